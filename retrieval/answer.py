@@ -1,0 +1,392 @@
+"""Extractive answers from retrieved passages: typed candidates, a fitted scorer, pooled evidence, abstention.
+
+Candidates (entities, numbers, dates, noun chunks) were found by spaCy at index time; here they are only scored, so
+answering needs numpy alone. Each candidate gets a handful of features (retrieval rank, the similarity of its
+sentence to the question, keyword coverage and proximity, whether its kind fits the question), a logistic model
+fitted by ``eval/fit_answerer.py`` turns them into a probability, and mentions of the same normalised value are
+pooled across passages and articles (noisy-or over documents). A second fitted curve maps the pooled evidence to
+the probability that the answer is right; below the fitted threshold the engine abstains.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.tokenize import TokenizerConfig, tokenize
+from retrieval.types import Candidate, Citation, Hit
+
+__all__ = [
+    "AnswerModel",
+    "FEATURE_NAMES",
+    "QuestionAnalysis",
+    "ScoredValue",
+    "analyze_question",
+    "candidate_features",
+    "normalize_value",
+    "select_answer",
+]
+
+NUMERIC_KINDS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+TEMPORAL_KINDS = frozenset({"DATE", "TIME"})
+PLACE_KINDS = frozenset({"GPE", "LOC", "FAC"})
+AGENT_KINDS = frozenset({"PERSON", "ORG", "NORP"})
+ENTITY_KINDS = NUMERIC_KINDS | TEMPORAL_KINDS | PLACE_KINDS | AGENT_KINDS | {"EVENT", "PRODUCT", "LAW", "WORK_OF_ART", "LANGUAGE", "ORDINAL"}
+
+_PLACE_NOUNS = {"city", "country", "town", "village", "place", "region", "capital", "location", "area", "state", "nation", "province", "district", "border"}
+_TIME_NOUNS = {"year", "day", "date", "month", "time", "century", "decade", "week", "hour", "season", "period"}
+_PERSON_NOUNS = {"person", "leader", "president", "minister", "official", "man", "woman", "spokesman", "spokesperson", "politician", "general", "commander", "ombudsman", "advisor", "adviser", "king", "queen", "author", "player", "people", "group", "organization", "organisation", "company", "agency", "team", "party", "body", "alliance", "ally"}
+_COUNT_NOUNS = {"number", "amount", "percentage", "percent", "proportion", "total", "size", "population", "cost", "price", "age"}
+
+_WH = re.compile(
+    r"\b(how\s+(?:many|much|long|old|far|large|big|tall|high|often)|when|where|who(?:m|se)?|why|which|what|how)\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*", re.UNICODE)
+_QUALIFIER = re.compile(
+    r"^(?:about|around|approximately|roughly|nearly|almost|over|more than|less than|fewer than|at least|at most|"
+    r"up to|some|only|just|an estimated|estimated)\s+",
+    re.IGNORECASE,
+)
+_CLAUSE_MARKER = re.compile(r"\b(?:because(?: of)?|due to|since|as a result of|in order to|so that|after|amid|following)\b", re.IGNORECASE)
+_NUMBER_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20", "thirty": "30", "hundred": "100",
+    "thousand": "1000", "dozen": "12",
+}
+
+FEATURE_NAMES = (
+    "inv_rank",
+    "rel_score",
+    "sentence_cosine",
+    "sentence_coverage",
+    "passage_coverage",
+    "proximity",
+    "type_match",
+    "is_entity",
+    "is_np",
+    "in_question",
+    "log_length",
+    "has_number",
+    "focus_adjacent",
+    "first_in_sentence",
+)
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    qtype: str
+    expected: frozenset[str]
+    focus: str | None
+    keywords: tuple[str, ...]
+
+
+def analyze_question(question: str, tokenizer: TokenizerConfig | None = None) -> QuestionAnalysis:
+    """Question type (count, when, where, who, why, which, what, how, other), expected kinds and focus noun."""
+    q = question.strip().lower()
+    keywords = tuple(dict.fromkeys(tokenize(question, tokenizer)))
+    m = _WH.search(q)
+    if not m:
+        return QuestionAnalysis("other", frozenset(), None, keywords)
+    wh = re.sub(r"\s+", " ", m.group(1))
+    after = _WORD.findall(q[m.end() :])
+    focus = next((w for w in after if w not in _SKIP_FOCUS), None)
+    if wh.startswith("how "):
+        if wh in ("how many", "how much"):
+            return QuestionAnalysis("count", NUMERIC_KINDS, focus, keywords)
+        if wh in ("how long", "how often"):
+            return QuestionAnalysis("count", NUMERIC_KINDS | TEMPORAL_KINDS, focus, keywords)
+        return QuestionAnalysis("count", NUMERIC_KINDS, focus, keywords)
+    if wh == "when":
+        return QuestionAnalysis("when", TEMPORAL_KINDS, None, keywords)
+    if wh == "where":
+        return QuestionAnalysis("where", PLACE_KINDS, None, keywords)
+    if wh.startswith("who"):
+        return QuestionAnalysis("who", AGENT_KINDS, None, keywords)
+    if wh == "why":
+        return QuestionAnalysis("why", frozenset({"CLAUSE"}), None, keywords)
+    if wh == "how":
+        return QuestionAnalysis("how", frozenset({"CLAUSE"}), None, keywords)
+    # which / what + noun
+    noun = _focus_noun(after)
+    if noun in _PLACE_NOUNS or (noun and noun.rstrip("s") in _PLACE_NOUNS):
+        return QuestionAnalysis("where", PLACE_KINDS, noun, keywords)
+    if noun in _TIME_NOUNS or (noun and noun.rstrip("s") in _TIME_NOUNS):
+        return QuestionAnalysis("when", TEMPORAL_KINDS, noun, keywords)
+    if noun in _PERSON_NOUNS or (noun and noun.rstrip("s") in _PERSON_NOUNS):
+        return QuestionAnalysis("who", AGENT_KINDS, noun, keywords)
+    if noun in _COUNT_NOUNS:
+        return QuestionAnalysis("count", NUMERIC_KINDS, noun, keywords)
+    return QuestionAnalysis(wh if wh in ("which", "what") else "other", frozenset(), noun, keywords)
+
+
+_SKIP_FOCUS = {"is", "was", "are", "were", "do", "does", "did", "the", "a", "an", "of", "kind", "type", "sort", "has", "had", "have", "will", "would", "can", "could"}
+
+
+def _focus_noun(words: Sequence[str]) -> str | None:
+    for w in words[:3]:
+        if w in _SKIP_FOCUS:
+            continue
+        return w
+    return None
+
+
+def normalize_value(text: str) -> str:
+    """Pooling key: "2,000", "2000" and "about 2,000" are one value; case, articles and punctuation ignored."""
+    t = text.strip().lower()
+    t = re.sub(r"[\u2018\u2019\u201c\u201d\"'`]", "", t)
+    t = re.sub(r"^(?:the|a|an)\s+", "", t)
+    while True:
+        stripped = _QUALIFIER.sub("", t)
+        if stripped == t:
+            break
+        t = stripped
+    t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)
+    t = re.sub(r"[^\w\s.]", " ", t)
+    t = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", t)
+    words = [_NUMBER_WORDS.get(w, w) for w in t.split()]
+    words = [w for w in words if w not in ("the", "a", "an")]
+    return " ".join(words)
+
+
+@dataclass
+class _Mention:
+    text: str
+    citation: Citation
+    prob: float
+    doc_id: str
+
+
+@dataclass
+class ScoredValue:
+    text: str
+    key: str
+    prob: float
+    mentions: list[_Mention] = field(default_factory=list)
+    coverage: float = 0.0
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    """Fitted weights of the candidate scorer and the answer-confidence curve."""
+
+    weights: tuple[float, ...]
+    bias: float
+    confidence_coef: tuple[float, float, float]  # (logit of pooled prob, sentence coverage, intercept)
+    threshold: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def default(cls) -> AnswerModel:
+        return cls.load(None)
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> AnswerModel:
+        if path is None:
+            raw = resources.files("retrieval").joinpath("data/answerer.json").read_text(encoding="utf-8")
+        else:
+            raw = Path(path).read_text(encoding="utf-8")
+        obj = json.loads(raw)
+        if tuple(obj["features"]) != FEATURE_NAMES:
+            raise ValueError("answerer weights were fitted for other features; re-run eval/fit_answerer.py")
+        return cls(
+            weights=tuple(float(w) for w in obj["weights"]),
+            bias=float(obj["bias"]),
+            confidence_coef=tuple(float(c) for c in obj["confidence"]),  # type: ignore[arg-type]
+            threshold=float(obj["threshold"]),
+            meta=obj.get("meta", {}),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "features": list(FEATURE_NAMES),
+            "weights": list(self.weights),
+            "bias": self.bias,
+            "confidence": list(self.confidence_coef),
+            "threshold": self.threshold,
+            "meta": self.meta,
+        }
+
+    def confidence(self, pooled_prob: float, coverage: float) -> float:
+        a, b, c = self.confidence_coef
+        p = min(max(pooled_prob, 1e-6), 1 - 1e-6)
+        return _sigmoid(a * math.log(p / (1 - p)) + b * coverage + c)
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
+
+
+@dataclass
+class _SentenceView:
+    start: int
+    end: int
+    text: str
+    cosine: float
+    coverage: float
+    tokens: list[tuple[int, int, str]]  # (start, end, normalised token) in document offsets
+
+
+def _clause_candidates(sent: _SentenceView) -> list[Candidate]:
+    out = []
+    for m in _CLAUSE_MARKER.finditer(sent.text):
+        a = sent.start + m.start()
+        b = sent.end
+        while b > a and sent.text[b - sent.start - 1] in ".!?\"'”’ ":
+            b -= 1
+        if b - a > 8:
+            out.append(Candidate(a, b, "CLAUSE"))
+    return out
+
+
+def candidate_features(
+    analysis: QuestionAnalysis,
+    cand: Candidate,
+    cand_text: str,
+    sent: _SentenceView,
+    hit: Hit,
+    top_score: float,
+    passage_coverage: float,
+    idf: dict[str, float],
+    tokenizer: TokenizerConfig | None,
+) -> list[float]:
+    cand_tokens = tokenize(cand_text, tokenizer)
+    kw = set(analysis.keywords)
+    in_q = sum(t in kw for t in cand_tokens) / len(cand_tokens) if cand_tokens else 1.0
+    # word distance from the candidate to the nearest question keyword in its sentence
+    positions = [i for i, (_a, _b, tok) in enumerate(sent.tokens) if tok in kw]
+    cand_pos = [i for i, (a, b, _t) in enumerate(sent.tokens) if a >= cand.start and b <= cand.end]
+    if positions and cand_pos:
+        dist = min(abs(p - c) for p in positions for c in cand_pos)
+        proximity = 1.0 / (1.0 + max(dist - 1, 0))
+    else:
+        proximity = 0.0
+    focus_adjacent = 0.0
+    if analysis.focus and cand_pos:
+        window = sent.tokens[max(cand_pos[0] - 3, 0) : cand_pos[-1] + 4]
+        focus_tok = tokenize(analysis.focus, tokenizer)
+        if focus_tok and any(t == focus_tok[0] for _a, _b, t in window):
+            focus_adjacent = 1.0
+    expected = analysis.expected
+    if cand.kind in expected:
+        type_match = 1.0
+    elif analysis.qtype == "count" and cand.kind == "NP" and re.search(r"\d", cand_text):
+        type_match = 0.5
+    elif not expected:
+        type_match = 0.5 if cand.kind in ENTITY_KINDS or cand.kind == "NP" else 0.0
+    else:
+        type_match = 0.0
+    return [
+        1.0 / hit.rank,
+        hit.score / top_score if top_score > 0 else 0.0,
+        sent.cosine,
+        sent.coverage,
+        passage_coverage,
+        proximity,
+        type_match,
+        1.0 if cand.kind in ENTITY_KINDS else 0.0,
+        1.0 if cand.kind == "NP" else 0.0,
+        in_q,
+        math.log1p(len(cand_tokens) or len(cand_text.split())),
+        1.0 if re.search(r"\d", cand_text) or any(w in _NUMBER_WORDS for w in cand_text.lower().split()) else 0.0,
+        focus_adjacent,
+        1.0 if cand.start == sent.start else 0.0,
+    ]
+
+
+def _coverage(tokens: set[str], keywords: Sequence[str], idf: dict[str, float]) -> float:
+    total = sum(idf.get(k, 0.0) for k in keywords)
+    if total <= 0:
+        return 0.0
+    return sum(idf.get(k, 0.0) for k in keywords if k in tokens) / total
+
+
+@lru_cache(maxsize=4096)
+def _sentence_tokens(text: str, offset: int, tokenizer: TokenizerConfig | None) -> tuple[tuple[int, int, str], ...]:
+    out = []
+    for m in _WORD.finditer(text):
+        toks = tokenize(m.group(0), tokenizer)
+        if toks:
+            out.append((offset + m.start(), offset + m.end(), toks[0]))
+    return tuple(out)
+
+
+def collect_candidates(
+    question: str,
+    hits: Sequence[Hit],
+    sentence_cosines: Sequence[Sequence[float]],
+    idf: dict[str, float],
+    tokenizer: TokenizerConfig | None = None,
+) -> tuple[QuestionAnalysis, list[tuple[list[float], str, Citation, float]]]:
+    """Every candidate of the hits with its feature vector, surface text, citation and sentence coverage."""
+    analysis = analyze_question(question, tokenizer)
+    rows: list[tuple[list[float], str, Citation, float]] = []
+    if not hits:
+        return analysis, rows
+    top = max(h.score for h in hits)
+    for hit, cosines in zip(hits, sentence_cosines):
+        p = hit.passage
+        p_tokens = set(tokenize(p.text, tokenizer))
+        p_cov = _coverage(p_tokens, analysis.keywords, idf)
+        views = []
+        for (s, e), cos in zip(p.sentences, cosines):
+            text = p.text[s - p.start : e - p.start]
+            toks = _sentence_tokens(text, s, tokenizer)
+            cov = _coverage({t for _a, _b, t in toks}, analysis.keywords, idf)
+            views.append(_SentenceView(s, e, text, float(cos), cov, list(toks)))
+        cands = list(p.candidates)
+        if analysis.qtype in ("why", "how"):
+            for v in views:
+                cands.extend(_clause_candidates(v))
+        for cand in cands:
+            view = next((v for v in views if v.start <= cand.start and cand.end <= v.end), None)
+            if view is None:
+                continue
+            cand_text = p.text[cand.start - p.start : cand.end - p.start]
+            feats = candidate_features(analysis, cand, cand_text, view, hit, top, p_cov, idf, tokenizer)
+            citation = Citation(
+                doc_id=p.doc_id, title=hit.title, start=cand.start, end=cand.end, text=cand_text,
+                passage_id=p.passage_id, sentence=view.text, sentence_start=view.start, sentence_end=view.end,
+            )
+            rows.append((feats, cand_text, citation, view.coverage))
+    return analysis, rows
+
+
+def select_answer(
+    rows: Sequence[tuple[list[float], str, Citation, float]], model: AnswerModel
+) -> list[ScoredValue]:
+    """Score candidates, pool mentions of one value (noisy-or over documents), best value first."""
+    if not rows:
+        return []
+    x = np.asarray([r[0] for r in rows], dtype=np.float64)
+    logits = x @ np.asarray(model.weights) + model.bias
+    probs = 1.0 / (1.0 + np.exp(-np.clip(logits, -50, 50)))
+    values: dict[str, ScoredValue] = {}
+    for (feats, text, cit, cov), prob in zip(rows, probs.tolist()):
+        key = normalize_value(text)
+        if not key:
+            continue
+        sv = values.setdefault(key, ScoredValue(text=text, key=key, prob=0.0))
+        sv.mentions.append(_Mention(text, cit, prob, cit.doc_id))
+    for sv in values.values():
+        best_per_doc: dict[str, float] = {}
+        for m in sv.mentions:
+            best_per_doc[m.doc_id] = max(best_per_doc.get(m.doc_id, 0.0), m.prob)
+        miss = 1.0
+        for p in best_per_doc.values():
+            miss *= 1.0 - p
+        sv.prob = 1.0 - miss
+        best = max(sv.mentions, key=lambda m: m.prob)
+        sv.text = best.text
+        sv.coverage = max(r[3] for r in rows if normalize_value(r[1]) == sv.key)
+        sv.mentions.sort(key=lambda m: -m.prob)
+    return sorted(values.values(), key=lambda v: (-v.prob, v.key))

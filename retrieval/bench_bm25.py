@@ -1,0 +1,130 @@
+"""Speed and agreement of :class:`retrieval.bm25.BM25` against rank_bm25.
+
+Both scorers get the same token lists, so any difference is the scorer's.
+Run as ``python -m retrieval.bench_bm25 CORPUS.jsonl QUERIES.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.bm25 import BM25
+from retrieval.tokenize import tokenize_many
+
+__all__ = ["compare_with_rank_bm25", "load_beir_corpus", "load_beir_queries"]
+
+_TOP_K = 10
+_AGREEMENT_QUERIES = 20
+
+
+def load_beir_corpus(path: Path) -> tuple[list[str], list[str]]:
+    """(doc ids, texts) from a BEIR corpus.jsonl; text = title + " " + text."""
+    ids: list[str] = []
+    texts: list[str] = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            ids.append(str(row["_id"]))
+            texts.append(f"{row.get('title') or ''} {row.get('text') or ''}")
+    return ids, texts
+
+
+def load_beir_queries(path: Path) -> tuple[list[str], list[str]]:
+    """(query ids, texts) from a BEIR queries.jsonl."""
+    ids: list[str] = []
+    texts: list[str] = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            ids.append(str(row["_id"]))
+            texts.append(str(row["text"]))
+    return ids, texts
+
+
+def _rank_bm25_top(scores: np.ndarray, k: int) -> np.ndarray:
+    # Stable descending order: ties go to the lower index, as in BM25.search.
+    return np.argsort(-scores, kind="stable")[:k]
+
+
+def compare_with_rank_bm25(
+    corpus_jsonl: Path, queries_jsonl: Path, max_queries: int = 300
+) -> dict[str, Any]:
+    """Build both scorers from the same tokens; report agreement and timings."""
+    from rank_bm25 import BM25Okapi  # bench-only dependency
+
+    _, doc_texts = load_beir_corpus(Path(corpus_jsonl))
+    _, query_texts = load_beir_queries(Path(queries_jsonl))
+    query_texts = query_texts[:max_queries]
+
+    t0 = time.perf_counter()
+    doc_tokens = tokenize_many(doc_texts)
+    tokenize_s = time.perf_counter() - t0
+    query_tokens = tokenize_many(query_texts)
+
+    t0 = time.perf_counter()
+    ref = BM25Okapi(doc_tokens)
+    ref_build_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    ours = BM25()
+    ours.add_tokens(doc_tokens)
+    ours_build_s = time.perf_counter() - t0
+
+    # Agreement: our top-10 must equal rank_bm25's, restricted to documents that
+    # contain a query term (ours never returns non-matching documents).
+    agree = 0
+    n_check = min(_AGREEMENT_QUERIES, len(query_tokens))
+    max_abs_diff = 0.0
+    for q in query_tokens[:n_check]:
+        ref_scores = ref.get_scores(q)
+        ids, _ = ours.search(q, _TOP_K)
+        expected = _rank_bm25_top(ref_scores, _TOP_K)[: len(ids)]
+        max_abs_diff = max(max_abs_diff, float(np.abs(ours.get_scores(q) - ref_scores).max()))
+        agree += int(np.array_equal(ids, expected))
+
+    t0 = time.perf_counter()
+    for q in query_tokens:
+        _rank_bm25_top(ref.get_scores(q), _TOP_K)
+    ref_query_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    for q in query_tokens:
+        ours.search(q, _TOP_K)
+    ours_query_s = time.perf_counter() - t0
+
+    n_q = max(len(query_tokens), 1)
+    ref_ms = 1000.0 * ref_query_s / n_q
+    ours_ms = 1000.0 * ours_query_s / n_q
+    return {
+        "num_docs": len(doc_tokens),
+        "num_queries": len(query_tokens),
+        "vocabulary_size": ours.vocabulary_size,
+        "tokenize_corpus_s": tokenize_s,
+        "rank_bm25_build_s": ref_build_s,
+        "ours_build_s": ours_build_s,
+        "rank_bm25_query_ms": ref_ms,
+        "ours_query_ms": ours_ms,
+        "speedup": ref_ms / ours_ms if ours_ms > 0 else float("inf"),
+        "top10_agreement": agree / n_check if n_check else 1.0,
+        "agreement_queries": n_check,
+        "max_abs_score_diff": max_abs_diff,
+    }
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: python -m retrieval.bench_bm25 CORPUS.jsonl QUERIES.jsonl [MAX_QUERIES]")
+    result = compare_with_rank_bm25(
+        Path(sys.argv[1]), Path(sys.argv[2]), *(int(a) for a in sys.argv[3:])
+    )
+    print(json.dumps(result, indent=2))

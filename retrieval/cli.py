@@ -1,0 +1,280 @@
+"""Command line: ``ask QUESTION`` answers; ``ask-engine COMMAND`` manages indexes, evaluation and benchmarks.
+
+Two console scripts keep questions and commands apart: any text, "eval" or "build" included, is a question to
+``ask``. Errors print one red line and exit non-zero (1: index or corpus problem, 2: bad input).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from retrieval.engine import Engine
+    from retrieval.types import Answer
+
+__all__ = ["admin_app", "admin_main", "ask_app", "ask_main", "default_corpus", "default_index_for"]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MAX_QUESTION_CHARS = 2000
+
+ask_app = typer.Typer(add_completion=False, help="Answer a question from your articles, with citations.")
+admin_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build, inspect, evaluate and benchmark ask-engine indexes.")
+
+
+def default_corpus() -> Path:
+    env = os.environ.get("ASK_CORPUS")
+    return Path(env) if env else REPO_ROOT / "seeds"
+
+
+def default_index_for(corpus: Path) -> Path:
+    """``index/<corpus name>-<hash of its absolute path>`` under the repo (or $ASK_INDEX_ROOT)."""
+    root = Path(os.environ.get("ASK_INDEX_ROOT", REPO_ROOT / "index"))
+    digest = hashlib.sha1(str(corpus.resolve()).encode()).hexdigest()[:8]
+    return root / f"{corpus.resolve().name or 'corpus'}-{digest}"
+
+
+def _console(stderr: bool = False):  # noqa: ANN202 - rich imported lazily
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    _console(stderr=True).print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _progress_factory(quiet: bool) -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    """Rich progress bars on stderr for long builds (silent when ``quiet`` or not a terminal and CI)."""
+    if quiet:
+        yield lambda _label, _total: (lambda _n: None)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=_console(stderr=True), transient=False,
+    ) as progress:
+
+        def factory(label: str, total: int) -> Callable[[int], None]:
+            task = progress.add_task(label, total=max(total, 1))
+            return lambda n: progress.advance(task, n)
+
+        yield factory
+
+
+def _build(corpus: Path, index: Path, quiet: bool, reason: str) -> Engine:
+    from retrieval.engine import Engine
+    from retrieval.ingest import IngestReport
+
+    err = _console(stderr=True)
+    if not quiet:
+        err.print(f"{reason}: building the index for {corpus} in {index}")
+    report = IngestReport()
+    with _progress_factory(quiet) as progress:
+        engine = Engine.build(corpus, index, progress=progress, report=report)
+    if not quiet:
+        counts = engine.manifest["counts"]
+        err.print(
+            f"indexed {counts['documents']} documents, {counts['passages']} passages"
+            + (f"; skipped {len(report.skipped)} file(s)" if report.skipped else "")
+        )
+        for name, why in report.skipped:
+            err.print(f"  [yellow]skipped[/] {name}: {why}")
+    return engine
+
+
+def open_or_build(corpus: Path, index: Path, quiet: bool = False, check_corpus: bool = True) -> Engine:
+    """Open ``index``; build it when missing, rebuild it (with a message) when the corpus changed."""
+    from retrieval.engine import Engine
+    from retrieval.store import IndexMissing
+
+    try:
+        engine = Engine.open(index)
+    except IndexMissing:
+        return _build(corpus, index, quiet, "first run")
+    if check_corpus and engine.corpus_is_stale(corpus):
+        return _build(corpus, index, quiet, "the corpus changed")
+    return engine
+
+
+def _validate_question(question: str) -> str:
+    cleaned = "".join(ch if ch.isprintable() or ch in "\t\n" else " " for ch in question).strip()
+    if not cleaned:
+        raise _fail("the question is empty", 2)
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise _fail(f"the question is longer than {MAX_QUESTION_CHARS} characters", 2)
+    return cleaned
+
+
+def _render_answer(answer: Answer, show_passages: bool) -> None:
+    from rich.markup import escape
+
+    out = _console()
+    if answer.text is None:
+        out.print("[bold yellow]The corpus does not answer this question.[/]")
+        if answer.alternatives:
+            best = answer.alternatives[0]
+            out.print(f"[dim]best guess {escape(best.text)!s} at confidence {best.score:.2f}, below the threshold[/]")
+        out.print("Closest passages:")
+        for hit in answer.hits[:3]:
+            snippet = hit.passage.text if len(hit.passage.text) < 300 else hit.passage.text[:297] + "..."
+            out.print(f"  [cyan]{escape(hit.passage.doc_id)}[/] [{hit.passage.start}:{hit.passage.end}] {escape(snippet)}")
+    else:
+        out.print(f"[bold green]{escape(answer.text)}[/]  [dim](confidence {answer.score:.2f})[/]")
+        for i, c in enumerate(answer.citations, start=1):
+            out.print(f"  [{i}] [cyan]{escape(c.doc_id)}[/]  {escape(c.title)}  chars {c.start}-{c.end}")
+            a, b = c.start - c.sentence_start, c.end - c.sentence_start
+            s = c.sentence
+            out.print(f"      {escape(s[:a])}[bold reverse]{escape(s[a:b])}[/]{escape(s[b:])}")
+        others = [v for v in answer.alternatives[1:] if v.score >= 0.5 * answer.score and v.citations]
+        if answer.question_type == "count" and others:
+            out.print("[yellow]Sources also give other values:[/]")
+            for v in others[:3]:
+                docs = ", ".join(sorted({c.doc_id for c in v.citations}))
+                out.print(f"  {escape(v.text)} [dim](confidence {v.score:.2f}; {escape(docs)})[/]")
+    if show_passages:
+        from rich.table import Table
+
+        table = Table(title="Retrieved passages")
+        for col in ("rank", "doc", "span", "fused", "bm25 (rank)", "dense (rank)", "text"):
+            table.add_column(col)
+        for h in answer.hits:
+            bm = f"{h.bm25_score:.2f} ({h.bm25_rank})" if h.bm25_score is not None else "-"
+            de = f"{h.dense_score:.3f} ({h.dense_rank})" if h.dense_score is not None else "-"
+            table.add_row(str(h.rank), h.passage.doc_id, f"{h.passage.start}-{h.passage.end}", f"{h.score:.4f}",
+                          bm, de, escape(h.passage.text[:120]))
+        out.print(table)
+    t = answer.timings
+    if t:
+        out.print(f"[dim]{t.get('total_ms', 0):.1f} ms[/]")
+
+
+CorpusOpt = Annotated[Optional[Path], typer.Option("--corpus", help="Corpus folder (default: the bundled seeds, or $ASK_CORPUS).")]
+IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder (default: index/<corpus>-<hash>).")]
+
+
+@ask_app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Passages to read.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    passages: Annotated[bool, typer.Option("--passages", help="Also show the retrieved passages and their scores.")] = False,
+    corpus: CorpusOpt = None,
+    index: IndexOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No build messages or progress bars.")] = False,
+) -> None:
+    """Answer QUESTION from the corpus, citing article, character span and sentence."""
+    from retrieval.ingest import CorpusError
+    from retrieval.store import IndexError_
+
+    question = _validate_question(question)
+    corpus = corpus or default_corpus()
+    index = index or default_index_for(corpus)
+    try:
+        engine = open_or_build(corpus, index, quiet=quiet or as_json)
+        answer = engine.ask(question, k=k)
+    except IndexError_ as exc:
+        raise _fail(f"{exc}; rebuild with: ask-engine build --corpus {corpus} --index {index}") from None
+    except CorpusError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
+    else:
+        _render_answer(answer, passages)
+
+
+@admin_app.command()
+def build(
+    corpus: CorpusOpt = None,
+    index: IndexOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Build (or rebuild) the index of a corpus folder."""
+    from retrieval.ingest import CorpusError
+    from retrieval.store import IndexError_
+
+    corpus = corpus or default_corpus()
+    index = index or default_index_for(corpus)
+    try:
+        _build(corpus, index, quiet, "build")
+    except (CorpusError, IndexError_) as exc:
+        raise _fail(str(exc)) from None
+
+
+@admin_app.command()
+def info(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+    """Show an index's manifest summary."""
+    from retrieval.engine import Engine
+    from retrieval.store import IndexError_
+
+    corpus = corpus or default_corpus()
+    index = index or default_index_for(corpus)
+    try:
+        engine = Engine.open(index)
+    except IndexError_ as exc:
+        raise _fail(str(exc)) from None
+    m = engine.manifest
+    out = _console()
+    out.print(f"index      {index} -> {engine.directory.name}")
+    out.print(f"format     {m['format_version']} (ask-engine {m['package_version']}, built {m['created']})")
+    out.print(f"model      {m['model']['name']} sha256 {m['model']['sha256'][:16]}...")
+    out.print(f"corpus     {m['corpus']['path']} ({len(m['corpus']['files'])} files)")
+    out.print(f"counts     {m['counts']}")
+    out.print(f"chunker    {m['build']['chunker']}")
+    out.print(f"bm25       {m['build']['bm25']} tokenizer {m['build']['tokenizer']}")
+    out.print(f"dense      {m['dense']}")
+    out.print(f"stale      {engine.corpus_is_stale(corpus)}")
+
+
+@admin_app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Search text.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=1000)] = 10,
+    mode: Annotated[str, typer.Option("--fusion", help="rrf or convex")] = "convex",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    corpus: CorpusOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Passage search (no answer extraction)."""
+    from retrieval.store import IndexError_
+
+    query = _validate_question(query)
+    if mode not in ("rrf", "convex"):
+        raise _fail("--fusion must be rrf or convex", 2)
+    corpus = corpus or default_corpus()
+    index = index or default_index_for(corpus)
+    try:
+        engine = open_or_build(corpus, index, quiet=as_json)
+        hits = engine.search(query, k=k, mode=mode)
+    except IndexError_ as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        sys.stdout.write(json.dumps([h.to_json() for h in hits], ensure_ascii=False) + "\n")
+        return
+    from retrieval.types import Answer
+
+    _render_answer(Answer(query, None, 0.0, hits=hits), show_passages=True) if False else None
+    out = _console()
+    from rich.markup import escape
+
+    for h in hits:
+        out.print(f"{h.rank:>3}  {h.score:.4f}  [cyan]{escape(h.passage.doc_id)}[/] [{h.passage.start}:{h.passage.end}]  {escape(h.passage.text[:160])}")
+
+
+def ask_main() -> None:
+    ask_app()
+
+
+def admin_main() -> None:
+    admin_app()

@@ -1,0 +1,369 @@
+"""The engine: build an index from a corpus folder, open it, search it, answer questions from it."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval import __version__
+from retrieval.answer import AnswerModel, collect_candidates, select_answer
+from retrieval.bm25 import BM25
+from retrieval.chunking import ChunkerConfig, annotate_documents, chunk_documents
+from retrieval.dense import DenseIndex
+from retrieval.encoders import DEFAULT_MODEL_NAME, EMBEDDING_DIM, OnnxEncoder
+from retrieval.fusion import FusionMode, fuse
+from retrieval.ingest import IngestReport, iter_corpus_files, load_corpus
+from retrieval.store import (
+    FORMAT_VERSION,
+    IndexCorrupt,
+    IndexIncompatible,
+    atomic_index_dir,
+    build_lock,
+    corpus_changed,
+    corpus_fingerprint,
+    read_manifest,
+    verify_files,
+    write_manifest,
+)
+from retrieval.tokenize import TokenizerConfig
+from retrieval.types import Answer, AnswerValue, Hit, Passage
+
+__all__ = ["BuildConfig", "Engine", "SearchConfig"]
+
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything that shapes an index; recorded in its manifest."""
+
+    chunker: ChunkerConfig = field(default_factory=ChunkerConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    bm25_k1: float = 1.5
+    bm25_b: float = 0.75
+    bm25_epsilon: float = 0.25
+    sentence_vectors: bool = True
+    batch_size: int = 64
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chunker": self.chunker.to_json(),
+            "tokenizer": asdict(self.tokenizer),
+            "bm25": {"k1": self.bm25_k1, "b": self.bm25_b, "epsilon": self.bm25_epsilon},
+            "sentence_vectors": self.sentence_vectors,
+        }
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Query-time retrieval settings (defaults measured on SQuAD and SciFact, see README)."""
+
+    fusion: FusionMode = FusionMode.CONVEX
+    alpha: float = 0.5
+    rrf_k: int = 60
+    depth: int = 100
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ValueError("alpha must be in [0, 1]")
+        if self.depth < 1 or self.rrf_k < 1:
+            raise ValueError("depth and rrf_k must be >= 1")
+
+
+def _noop_progress(_label: str, _total: int) -> Callable[[int], None]:
+    return lambda _n: None
+
+
+def _corpus_files(corpus: Path) -> dict[str, Path]:
+    if corpus.is_file():
+        return {corpus.name: corpus}
+    return {p.relative_to(corpus).as_posix(): p for p in iter_corpus_files(corpus)}
+
+
+class Engine:
+    """A built index, opened for questions. Use :meth:`build` or :meth:`open`; both return an Engine."""
+
+    def __init__(
+        self,
+        directory: Path,
+        manifest: dict[str, Any],
+        passages: list[Passage],
+        titles: dict[str, str],
+        bm25: BM25,
+        dense: DenseIndex,
+        sentence_vectors: np.ndarray | None,
+        answer_model: AnswerModel,
+        search_config: SearchConfig,
+    ) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.passages = passages
+        self.titles = titles
+        self.bm25 = bm25
+        self.dense = dense
+        self.sentence_vectors = sentence_vectors
+        self.answer_model = answer_model
+        self.search_config = search_config
+        self._encoder: OnnxEncoder | None = None
+        self._sentence_offsets = np.cumsum([0] + [len(p.sentences) for p in passages])
+        self._idf: dict[str, float] | None = None
+
+    # ---- building -------------------------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        corpus: str | Path,
+        index_dir: str | Path,
+        config: BuildConfig | None = None,
+        progress: ProgressFactory | None = None,
+        encoder: Any = None,
+        report: IngestReport | None = None,
+    ) -> Engine:
+        """Read ``corpus``, build every part of the index in a temporary directory, then swap it in atomically."""
+        from retrieval.encoders import SentenceTransformerEncoder, bundled_model_dir, export_onnx, file_sha256
+
+        config = config or BuildConfig()
+        progress = progress or _noop_progress
+        corpus, index_dir = Path(corpus), Path(index_dir)
+        report = report if report is not None else IngestReport()
+        with build_lock(index_dir):
+            files = _corpus_files(corpus) if corpus.exists() else {}
+            documents = load_corpus(corpus, report)
+            annotations = annotate_documents(documents, config.chunker, progress("Reading sentences", len(documents)))
+            passages = chunk_documents(documents, annotations, config.chunker)
+            model_dir = bundled_model_dir()
+            encoder = encoder or SentenceTransformerEncoder(model_dir, batch_size=config.batch_size)
+            texts = [p.text for p in passages]
+            vectors = encoder.encode(texts, progress("Embedding passages", len(texts)))
+            sentence_texts = [p.text[s - p.start : e - p.start] for p in passages for s, e in p.sentences]
+            sent_vectors = (
+                encoder.encode(sentence_texts, progress("Embedding sentences", len(sentence_texts)))
+                if config.sentence_vectors
+                else None
+            )
+            bm25 = BM25(k1=config.bm25_k1, b=config.bm25_b, epsilon=config.bm25_epsilon, tokenizer=config.tokenizer)
+            bm25.add(texts)
+            dense = DenseIndex(EMBEDDING_DIM)
+            dense.add(vectors)
+            with atomic_index_dir(index_dir) as tmp:
+                with open(tmp / "passages.jsonl", "w", encoding="utf-8") as fh:
+                    for p in passages:
+                        fh.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
+                docs_meta = [{"doc_id": d.doc_id, "title": d.title, "source": d.source} for d in documents]
+                (tmp / "documents.json").write_text(json.dumps(docs_meta, ensure_ascii=False, indent=1))
+                bm25.save(tmp)
+                dense.save(tmp)
+                if sent_vectors is not None:
+                    np.save(tmp / "sentence_vectors.npy", sent_vectors.astype(np.float16), allow_pickle=False)
+                export_onnx(model_dir, tmp)
+                manifest = {
+                    "format_version": FORMAT_VERSION,
+                    "package_version": __version__,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "model": {
+                        "name": DEFAULT_MODEL_NAME,
+                        "sha256": file_sha256(model_dir / "model.safetensors"),
+                        "dim": EMBEDDING_DIM,
+                    },
+                    "build": config.to_json(),
+                    "dense": {"kind": dense.kind},
+                    "corpus": {
+                        "path": str(corpus.resolve()),
+                        "files": corpus_fingerprint(files),
+                        "skipped": [{"file": f, "reason": r} for f, r in report.skipped],
+                    },
+                    "counts": {
+                        "documents": len(documents),
+                        "passages": len(passages),
+                        "sentences": len(sentence_texts),
+                    },
+                }
+                write_manifest(tmp, manifest)
+        return cls.open(index_dir)
+
+    # ---- opening --------------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        index_dir: str | Path,
+        answer_model: AnswerModel | None = None,
+        search_config: SearchConfig | None = None,
+    ) -> Engine:
+        """Open a built index, verifying every file's checksum before it is parsed."""
+        link = Path(index_dir)
+        directory = link.resolve()  # one resolution: a concurrent rebuild flips the link, not our files
+        manifest = read_manifest(directory)
+        verify_files(directory, manifest)
+        if manifest.get("model", {}).get("dim") != EMBEDDING_DIM:
+            raise IndexIncompatible(f"index at {link} was built with another embedding model")
+        try:
+            passages = [
+                Passage.from_json(json.loads(line))
+                for line in (directory / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+            ]
+            docs_meta = json.loads((directory / "documents.json").read_text(encoding="utf-8"))
+            titles = {d["doc_id"]: d["title"] for d in docs_meta}
+            bm25 = BM25.load(directory, mmap=False)
+            dense = DenseIndex.load(directory)
+            sv_path = directory / "sentence_vectors.npy"
+            sentence_vectors = np.load(sv_path, allow_pickle=False) if sv_path.exists() else None
+        except (ValueError, KeyError, TypeError, OSError, json.JSONDecodeError) as exc:
+            raise IndexCorrupt(f"index at {link} cannot be read ({type(exc).__name__}: {exc})") from None
+        if len(passages) != len(dense) or len(passages) != len(bm25):
+            raise IndexCorrupt(f"index at {link} is inconsistent (passage counts differ)")
+        engine = cls(
+            directory, manifest, passages, titles, bm25, dense, sentence_vectors,
+            answer_model or AnswerModel.default(), search_config or SearchConfig(),
+        )
+        if sentence_vectors is not None and len(sentence_vectors) != int(engine._sentence_offsets[-1]):
+            raise IndexCorrupt(f"index at {link} is inconsistent (sentence vectors)")
+        return engine
+
+    def corpus_is_stale(self, corpus: str | Path) -> bool:
+        """True when ``corpus`` differs from what this index was built from (files added, removed or edited)."""
+        corpus = Path(corpus)
+        recorded = self.manifest.get("corpus", {}).get("files", {})
+        if not corpus.exists():
+            return True
+        return corpus_changed(recorded, _corpus_files(corpus))
+
+    # ---- searching ------------------------------------------------------------------------------------------
+
+    @property
+    def encoder(self) -> OnnxEncoder:
+        if self._encoder is None:
+            self._encoder = OnnxEncoder(self.directory / "encoder.onnx", self.directory / "tokenizer.json")
+        return self._encoder
+
+    @property
+    def tokenizer(self) -> TokenizerConfig:
+        return self.bm25.tokenizer
+
+    @property
+    def idf(self) -> dict[str, float]:
+        if self._idf is None:
+            self._idf = self.bm25.idf_map()
+        return self._idf
+
+    def encode(self, questions: Sequence[str]) -> np.ndarray:
+        return self.encoder.encode(list(questions))
+
+    def search(
+        self, question: str, k: int = 10, mode: FusionMode | str | None = None, timings: dict[str, float] | None = None
+    ) -> list[Hit]:
+        """Hybrid search: BM25 and dense top-``depth`` fused into the top ``k`` passages."""
+        return self.search_batch([question], k, mode, timings)[0]
+
+    def search_batch(
+        self,
+        questions: Sequence[str],
+        k: int = 10,
+        mode: FusionMode | str | None = None,
+        timings: dict[str, float] | None = None,
+        methods: Sequence[str] = ("hybrid",),
+        query_vectors: np.ndarray | None = None,
+    ) -> list[list[Hit]]:
+        """Search many questions at once (dense search is batched). ``methods`` may add 'bm25' / 'dense' only."""
+        cfg = self.search_config
+        mode = FusionMode(mode) if mode is not None else cfg.fusion
+        timings = timings if timings is not None else {}
+        if k <= 0 or not questions:
+            return [[] for _ in questions]
+        t0 = time.perf_counter()
+        qv = query_vectors if query_vectors is not None else self.encode(questions)
+        t1 = time.perf_counter()
+        bm = self.bm25.search_batch(list(questions), cfg.depth)
+        t2 = time.perf_counter()
+        dscores, dids = self.dense.search(qv, cfg.depth)
+        t3 = time.perf_counter()
+        results = []
+        for (b_ids, b_scores), d_ids, d_scores in zip(bm, dids, dscores):
+            fused = fuse((b_ids, b_scores), (d_ids, d_scores), mode, k=k, rrf_k=cfg.rrf_k, alpha=cfg.alpha)
+            results.append([self._hit(f.item_id, f.score, r, f) for r, f in enumerate(fused, start=1)])
+        t4 = time.perf_counter()
+        timings.update(
+            encode_ms=(t1 - t0) * 1e3, bm25_ms=(t2 - t1) * 1e3, dense_ms=(t3 - t2) * 1e3, fusion_ms=(t4 - t3) * 1e3
+        )
+        return results
+
+    def _hit(self, pid: int, score: float, rank: int, f: Any) -> Hit:
+        p = self.passages[pid]
+        return Hit(
+            passage=p, score=float(score), rank=rank,
+            bm25_score=f.bm25_score, bm25_rank=f.bm25_rank, dense_score=f.dense_score, dense_rank=f.dense_rank,
+            title=self.titles.get(p.doc_id, p.doc_id),
+        )
+
+    def sentence_cosines(self, query_vector: np.ndarray, hits: Sequence[Hit]) -> list[list[float]]:
+        """Cosine of the question to every sentence of each hit (from stored vectors; passage score if absent)."""
+        out = []
+        for h in hits:
+            pid = h.passage.passage_id
+            a, b = int(self._sentence_offsets[pid]), int(self._sentence_offsets[pid + 1])
+            if self.sentence_vectors is not None and b > a:
+                out.append((self.sentence_vectors[a:b].astype(np.float32) @ query_vector).tolist())
+            else:
+                out.append([h.dense_score or 0.0] * (b - a))
+        return out
+
+    # ---- answering ------------------------------------------------------------------------------------------
+
+    def ask(self, question: str, k: int = 10, mode: FusionMode | str | None = None) -> Answer:
+        """Answer from the top ``k`` passages, or abstain (``Answer.text is None``) when the corpus does not say."""
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        qv = self.encode([question])
+        hits = self.search_batch([question], k, mode, timings, query_vectors=qv)[0]
+        timings["encode_ms"] = (time.perf_counter() - t0) * 1e3 - sum(
+            timings[x] for x in ("bm25_ms", "dense_ms", "fusion_ms")
+        )
+        t1 = time.perf_counter()
+        answer = self.answer_from_hits(question, hits, qv[0])
+        timings["answer_ms"] = (time.perf_counter() - t1) * 1e3
+        timings["total_ms"] = (time.perf_counter() - t0) * 1e3
+        answer.timings = timings
+        return answer
+
+    def answer_from_hits(self, question: str, hits: Sequence[Hit], query_vector: np.ndarray) -> Answer:
+        analysis, rows = collect_candidates(
+            question, hits, self.sentence_cosines(query_vector, hits), self.idf, self.tokenizer
+        )
+        values = select_answer(rows, self.answer_model)
+        alternatives = [
+            AnswerValue(v.text, v.key, self.answer_model.confidence(v.prob, v.coverage), [m.citation for m in v.mentions])
+            for v in values[:5]
+        ]
+        if not values:
+            return Answer(question, None, 0.0, hits=list(hits), question_type=analysis.qtype)
+        best = alternatives[0]
+        if best.score < self.answer_model.threshold:
+            return Answer(
+                question, None, best.score, alternatives=alternatives, hits=list(hits), question_type=analysis.qtype
+            )
+        return Answer(
+            question, best.text, best.score, citations=_one_per_sentence(best.citations),
+            alternatives=alternatives, hits=list(hits), question_type=analysis.qtype,
+        )
+
+
+def _one_per_sentence(citations: Sequence[Any]) -> list[Any]:
+    seen, out = set(), []
+    for c in citations:
+        key = (c.doc_id, c.sentence_start)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+def _finite(x: float) -> float:
+    return x if math.isfinite(x) else 0.0

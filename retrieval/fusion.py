@@ -1,0 +1,111 @@
+"""Combine BM25 and dense rankings: reciprocal rank fusion or a min-max normalised convex combination."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+__all__ = ["FusedItem", "FusionMode", "fuse", "rrf", "convex"]
+
+
+class FusionMode(str, Enum):
+    RRF = "rrf"
+    CONVEX = "convex"
+
+
+@dataclass(frozen=True)
+class FusedItem:
+    """One fused result; the per-retriever rank (1 = best) and score are None when that retriever missed it."""
+
+    item_id: int
+    score: float
+    bm25_score: float | None
+    bm25_rank: int | None
+    dense_score: float | None
+    dense_rank: int | None
+
+
+Ranking = tuple[Sequence[int], Sequence[float]]
+
+
+def _as_map(ranking: Ranking) -> dict[int, tuple[int, float]]:
+    ids, scores = ranking
+    out: dict[int, tuple[int, float]] = {}
+    for rank, (i, s) in enumerate(zip(ids, scores), start=1):
+        if int(i) >= 0 and int(i) not in out:
+            out[int(i)] = (rank, float(s))
+    return out
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    """Min-max to [0, 1]; all-equal scores map to 1 (they are equally good, not worthless)."""
+    if values.size == 0:
+        return values
+    lo, hi = float(values.min()), float(values.max())
+    if hi - lo <= 1e-12:
+        return np.ones_like(values)
+    return (values - lo) / (hi - lo)
+
+
+def rrf(bm25: Ranking, dense: Ranking, k: int = 60, alpha: float = 0.5) -> dict[int, float]:
+    """Reciprocal rank fusion: sum of 1/(k + rank); ``alpha`` is unused (kept for a uniform signature)."""
+    del alpha
+    scores: dict[int, float] = {}
+    for ranking in (bm25, dense):
+        for i, (rank, _s) in _as_map(ranking).items():
+            scores[i] = scores.get(i, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+def convex(bm25: Ranking, dense: Ranking, k: int = 60, alpha: float = 0.5) -> dict[int, float]:
+    """``alpha * minmax(dense) + (1 - alpha) * minmax(bm25)``; a missing score counts as the list's minimum (0)."""
+    del k
+    out: dict[int, float] = {}
+    for weight, ranking in ((1.0 - alpha, bm25), (alpha, dense)):
+        m = _as_map(ranking)
+        if not m:
+            continue
+        ids = np.fromiter(m.keys(), dtype=np.int64, count=len(m))
+        norm = _minmax(np.fromiter((v[1] for v in m.values()), dtype=np.float64, count=len(m)))
+        for i, v in zip(ids.tolist(), norm.tolist()):
+            out[i] = out.get(i, 0.0) + weight * v
+    for ranking in (bm25, dense):
+        for i in _as_map(ranking):
+            out.setdefault(i, 0.0)
+    return out
+
+
+_FUSERS: dict[FusionMode, Callable[..., dict[int, float]]] = {FusionMode.RRF: rrf, FusionMode.CONVEX: convex}
+
+
+def fuse(
+    bm25: Ranking, dense: Ranking, mode: FusionMode | str = FusionMode.RRF, k: int = 10, rrf_k: int = 60,
+    alpha: float = 0.5,
+) -> list[FusedItem]:
+    """Fused top-k with each retriever's evidence; ties broken by best single rank, then id (deterministic)."""
+    mode = FusionMode(mode)
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError("alpha must be in [0, 1]")
+    scores = _FUSERS[mode](bm25, dense, k=rrf_k, alpha=alpha)
+    bm, de = _as_map(bm25), _as_map(dense)
+    big = 1 << 30
+
+    def order(i: int) -> tuple[float, int, int]:
+        best = min(bm.get(i, (big, 0.0))[0], de.get(i, (big, 0.0))[0])
+        return (-scores[i], best, i)
+
+    items = sorted(scores, key=order)[: max(k, 0)]
+    return [
+        FusedItem(
+            item_id=i,
+            score=scores[i],
+            bm25_score=bm[i][1] if i in bm else None,
+            bm25_rank=bm[i][0] if i in bm else None,
+            dense_score=de[i][1] if i in de else None,
+            dense_rank=de[i][0] if i in de else None,
+        )
+        for i in items
+    ]

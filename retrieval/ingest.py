@@ -1,0 +1,311 @@
+"""Read a corpus folder into documents and mark which character ranges are content.
+
+Page boilerplate (donation pleas, comment prompts, menus, bullet navigation, source lines, datelines) is found by
+general structural and linguistic rules, never by a list of site strings, and the original text is never changed:
+every offset the engine reports points into the original file (or into the ``text`` field of a JSONL record).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retrieval.types import Document
+
+__all__ = [
+    "CorpusError",
+    "IngestReport",
+    "SUPPORTED_SUFFIXES",
+    "find_content_spans",
+    "guess_title",
+    "iter_corpus_files",
+    "load_corpus",
+    "split_rough_sentences",
+]
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl")
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+class CorpusError(ValueError):
+    """The corpus cannot be read at all (missing folder, nothing usable in it)."""
+
+
+@dataclass
+class IngestReport:
+    """What happened to each file: loaded documents and skipped files with the reason."""
+
+    loaded: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def skip(self, path: str, reason: str) -> None:
+        self.skipped.append((path, reason))
+        log.warning("skipped %s: %s", path, reason)
+
+
+# --- boilerplate rules -------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_BULLET = re.compile(r"^\s*(?:[•·▪●◦‣\-–—*+]|\d{1,2}[.)])\s+")
+_TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
+# Reader-directed voice outside quotations: "your support", "join our", "we need" ... News copy speaks of others in
+# the third person and puts first/second person inside quotes, so unquoted you/we marks a publisher's appeal.
+_ADDRESS = re.compile(r"\b(?:you|your|yours|we|us|our|ours)\b", re.IGNORECASE)
+_QUOTED = re.compile(r"[\"“][^\"”]*[\"”]|‘[^’]*’")
+# Sentence ends: punctuation then space and an opening capital/quote/digit, or punctuation glued to a capital word
+# ("difference.Azerbaijan") as pasted page text often is.
+_SENT_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*(?:\s+(?=[\"'“‘(\[]?[A-Z0-9])|(?=[A-Z][a-z]))")
+_ABBREV = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Gen|Col|Lt|Sgt|Rep|Sen|Gov|Inc|Ltd|Co|Corp|vs|etc|No|Jan|Feb|Mar|Apr|Jun|"
+    r"Jul|Aug|Sep|Sept|Oct|Nov|Dec|U\.S|U\.N|U\.K|E\.U|a\.m|p\.m|e\.g|i\.e)|\b[A-Z])\.[\"'”’)\]]*$"
+)
+
+MIN_CONTENT_WORDS = 5
+MIN_UNPUNCTUATED_WORDS = 15
+MAX_BULLET_NAV_WORDS = 6
+
+
+def split_rough_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Split ``text[start:end]`` into sentence ranges (whitespace trimmed) with a rule-based splitter."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for match in _SENT_END.finditer(text, start, end):
+        cut = match.start()
+        head = text[cursor:cut]
+        if _ABBREV.search(head):
+            continue
+        spans.append((cursor, cut))
+        cursor = match.end()
+    spans.append((cursor, end))
+    return [s for s in (_trim(text, a, b) for a, b in spans) if s[1] > s[0]]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def _is_structural_boilerplate(line: str) -> bool:
+    """Menus, datelines, headings, bullet navigation, source/URL lines, photo credits."""
+    words = _words(_URL.sub(" ", line))
+    if len(words) < MIN_CONTENT_WORDS:
+        return True
+    if _URL.search(line) and len(words) < 2 * MIN_CONTENT_WORDS + 5:
+        return True
+    if _BULLET.match(line) and len(words) <= MAX_BULLET_NAV_WORDS:
+        return True
+    if not _TERMINAL.search(line) and len(words) < MIN_UNPUNCTUATED_WORDS:
+        return True
+    letters = sum(ch.isalpha() for ch in line)
+    return letters < 0.5 * len(line.strip())
+
+
+def _addresses_reader(sentence: str) -> bool:
+    return bool(_ADDRESS.search(_QUOTED.sub(" ", sentence))) and not _has_unbalanced_quote(sentence)
+
+
+def _has_unbalanced_quote(sentence: str) -> bool:
+    # A sentence inside a multi-sentence quotation starts or ends mid-quote; leave it alone.
+    opens = sentence.count("“") + sentence.count("‘")
+    closes = sentence.count("”") + sentence.count("’") - len(re.findall(r"[^\W_]’[^\W_]", sentence))
+    return opens != closes or sentence.count('"') % 2 == 1
+
+
+def _iter_lines(text: str) -> Iterator[tuple[int, int]]:
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        a, b = _trim(text, pos, pos + len(line))
+        if b > a:
+            yield a, b
+        pos += len(line)
+
+
+def find_content_spans(text: str, title_span: tuple[int, int] | None = None) -> tuple[tuple[int, int], ...]:
+    """Character ranges of ``text`` that hold article content, in order, merged across whitespace-only gaps.
+
+    A line is dropped when its shape is that of page furniture (too short, unpunctuated and short, a short bullet,
+    a URL line); inside kept lines, sentences that address the reader outside quotes (appeals) are dropped.
+    The headline line is kept even though it is unpunctuated.
+    """
+    # Units in reading order: (start, end, is_boilerplate). A content sentence between two boilerplate units is
+    # part of the same appeal block ("The Independent is trusted by ...") and goes with it.
+    units: list[tuple[int, int, bool]] = []
+    for a, b in _iter_lines(text):
+        if title_span is not None and (a, b) == title_span:
+            units.append((a, b, False))
+        elif _is_structural_boilerplate(text[a:b]):
+            units.append((a, b, True))
+        else:
+            units.extend((s, e, _addresses_reader(text[s:e])) for s, e in split_rough_sentences(text, a, b))
+    kept = [
+        (a, b)
+        for i, (a, b, boiler) in enumerate(units)
+        if not boiler and not (0 < i < len(units) - 1 and units[i - 1][2] and units[i + 1][2])
+    ]
+    merged: list[tuple[int, int]] = []
+    for a, b in kept:
+        if merged and (text[merged[-1][1] : a].strip() == ""):
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    return tuple(merged)
+
+
+_DATEISH = re.compile(r"^[\W\d_]*(?:\d{1,2}\s+\w+,?\s+\d{4}|\w+\s+\d{1,2},?\s+\d{4})[\W\d_]*$")
+
+
+def guess_title(text: str) -> tuple[str, tuple[int, int] | None]:
+    """The headline: the first non-empty line that reads like one (five or more words, not a dateline).
+
+    Falls back to the first non-empty line, so a title always exists when the text does.
+    """
+    first: tuple[int, int] | None = None
+    for a, b in _iter_lines(text):
+        line = text[a:b]
+        if first is None:
+            first = (a, b)
+        if len(_words(line)) >= MIN_CONTENT_WORDS and not _DATEISH.match(line) and not _URL.search(line):
+            return _shorten(line), (a, b)
+    if first is None:
+        return "", None
+    return _shorten(text[first[0] : first[1]]), first
+
+
+def _shorten(line: str, limit: int = 160) -> str:
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+# --- reading files -------------------------------------------------------------------------------
+
+
+def iter_corpus_files(root: Path) -> Iterator[Path]:
+    """Supported files under ``root``, sorted, never following links out of the folder."""
+    root_resolved = root.resolve()
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES or any(p.startswith(".") for p in path.relative_to(root).parts):
+            continue
+        try:
+            resolved = path.resolve()
+        except OSError:
+            continue
+        if root_resolved not in resolved.parents:
+            log.warning("skipped %s: links outside the corpus folder", path)
+            continue
+        if path.is_file():
+            yield path
+
+
+def _decode(data: bytes) -> str | None:
+    if b"\x00" in data[:8192]:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _has_words(text: str) -> bool:
+    return any(unicodedata.category(ch)[0] in "LN" for ch in text)
+
+
+def _make_document(doc_id: str, text: str, source: str, title: str | None = None) -> Document:
+    guessed, title_span = guess_title(text)
+    return Document(
+        doc_id=doc_id,
+        title=title if title else guessed,
+        text=text,
+        source=source,
+        content_spans=find_content_spans(text, title_span if not title else None),
+    )
+
+
+def _load_jsonl(path: Path, text: str, report: IngestReport, seen: set[str]) -> list[Document]:
+    docs: list[Document] = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{line_no}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            report.skip(where, "not valid JSON")
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or "id" not in obj:
+            report.skip(where, "needs 'id' and a string 'text'")
+            continue
+        doc_id = str(obj["id"]).strip()
+        if not doc_id or doc_id in seen:
+            report.skip(where, f"duplicate or empty document id {doc_id!r}")
+            continue
+        if not _has_words(obj["text"]):
+            report.skip(where, "empty text")
+            continue
+        title = obj.get("title") if isinstance(obj.get("title"), str) else None
+        seen.add(doc_id)
+        docs.append(_make_document(doc_id, obj["text"], f"{path.name}#{doc_id}", title or None))
+    return docs
+
+
+def load_corpus(root: str | Path, report: IngestReport | None = None) -> list[Document]:
+    """All documents of a corpus folder (or a single supported file), in a stable order.
+
+    Unreadable files (binary, not UTF-8, empty, too large, duplicate ids) are skipped and recorded in ``report``;
+    a missing path or a corpus with no usable document raises :class:`CorpusError`.
+    """
+    report = report if report is not None else IngestReport()
+    root = Path(root)
+    if not root.exists():
+        raise CorpusError(f"corpus path does not exist: {root}")
+    if root.is_file():
+        files, base = [root], root.parent
+    else:
+        files, base = list(iter_corpus_files(root)), root
+    docs: list[Document] = []
+    seen: set[str] = set()
+    for path in files:
+        rel = path.relative_to(base).as_posix()
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                report.skip(rel, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+                continue
+            data = path.read_bytes()
+        except OSError as exc:
+            report.skip(rel, f"cannot read ({exc.strerror or exc})")
+            continue
+        text = _decode(data)
+        if text is None:
+            report.skip(rel, "not UTF-8 text")
+            continue
+        if path.suffix.lower() == ".jsonl":
+            docs.extend(_load_jsonl(path, text, report, seen))
+            continue
+        if not _has_words(text):
+            report.skip(rel, "empty file")
+            continue
+        doc_id = path.relative_to(base).with_suffix("").as_posix()
+        if doc_id in seen:
+            report.skip(rel, f"duplicate document id {doc_id!r}")
+            continue
+        seen.add(doc_id)
+        docs.append(_make_document(doc_id, text, rel))
+    report.loaded = len(docs)
+    if not docs:
+        raise CorpusError(f"no usable .txt, .md or .jsonl documents in {root}")
+    return docs

@@ -1,0 +1,207 @@
+"""Index directory persistence: manifest, checksums, atomic replacement, and the build lock.
+
+An index is a directory. It is written into a temporary sibling directory and swapped in with ``os.rename``, so a
+reader sees the old index or the new one, never a mix, and a build killed half-way leaves the old index in place.
+Every file's sha256 is in ``manifest.json`` and is checked before its bytes reach numpy, FAISS or ONNX Runtime.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from retrieval.encoders import file_sha256
+
+__all__ = [
+    "FORMAT_VERSION",
+    "IndexError_",
+    "IndexIncompatible",
+    "IndexCorrupt",
+    "IndexMissing",
+    "atomic_index_dir",
+    "build_lock",
+    "corpus_fingerprint",
+    "corpus_changed",
+    "read_manifest",
+    "verify_files",
+    "write_manifest",
+]
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+class IndexError_(RuntimeError):
+    """Base for index problems; the message is one line and says how to fix it."""
+
+
+class IndexMissing(IndexError_):
+    pass
+
+
+class IndexCorrupt(IndexError_):
+    pass
+
+
+class IndexIncompatible(IndexError_):
+    pass
+
+
+def _safe_name(name: str) -> bool:
+    """Manifest file names are plain names inside the index folder: no paths, no parents, no hidden tricks."""
+    return bool(name) and "/" not in name and "\\" not in name and name not in (".", "..") and not name.startswith(".")
+
+
+def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
+    files = {}
+    for name in sorted(p.name for p in directory.iterdir() if p.is_file() and p.name != MANIFEST):
+        files[name] = {"sha256": file_sha256(directory / name), "bytes": (directory / name).stat().st_size}
+    manifest = dict(manifest, files=files)
+    tmp = directory / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    _fsync_file(tmp)
+    os.replace(tmp, directory / MANIFEST)
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise IndexMissing(f"no index at {directory} (no {MANIFEST})")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorrupt(f"{path} is unreadable ({type(exc).__name__})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise IndexCorrupt(f"{path} is not an ask-engine manifest")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexIncompatible(f"index at {directory} has format version {version}, this ask-engine reads {FORMAT_VERSION}")
+    for name in manifest["files"]:
+        if not _safe_name(str(name)):
+            raise IndexCorrupt(f"{path} names a file outside the index folder: {name!r}")
+    return manifest
+
+
+def verify_files(directory: Path, manifest: dict[str, Any], names: list[str] | None = None) -> None:
+    """Check size and sha256 of each listed file before anything parses it."""
+    files = manifest["files"]
+    for name in names if names is not None else list(files):
+        entry = files.get(name)
+        path = directory / name
+        if entry is None:
+            raise IndexCorrupt(f"{name} is not listed in the manifest of {directory}")
+        if not path.is_file():
+            raise IndexCorrupt(f"{path} is missing")
+        if path.stat().st_size != int(entry.get("bytes", -1)) or file_sha256(path) != entry.get("sha256"):
+            raise IndexCorrupt(f"{path} is damaged (checksum mismatch)")
+
+
+def corpus_fingerprint(files: dict[str, Path]) -> dict[str, dict[str, Any]]:
+    """sha256, size and mtime of each corpus file (relative name -> entry)."""
+    out = {}
+    for rel, path in sorted(files.items()):
+        st = path.stat()
+        out[rel] = {"sha256": file_sha256(path), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return out
+
+
+def corpus_changed(recorded: dict[str, dict[str, Any]], files: dict[str, Path]) -> bool:
+    """True when files were added, removed or changed; size+mtime first, hashing only when they differ."""
+    if set(recorded) != set(files):
+        return True
+    for rel, path in files.items():
+        try:
+            st = path.stat()
+        except OSError:
+            return True
+        entry = recorded[rel]
+        if st.st_size != entry.get("bytes"):
+            return True
+        if st.st_mtime_ns != entry.get("mtime_ns") and file_sha256(path) != entry.get("sha256"):
+            return True
+    return False
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_index_dir(target: Path) -> Iterator[Path]:
+    """Yield a fresh version directory; on success ``target`` (a symlink) is flipped to it in one ``rename``.
+
+    Readers resolve ``target`` once, so they see the old version or the new one, never a mix, and never nothing.
+    A build that fails or is killed leaves ``target`` untouched; its partial version directory is removed by the
+    next build. The version before the current one is kept, so a reader that opened it just before the flip can
+    finish. Call under :func:`build_lock`.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    current = os.readlink(target) if target.is_symlink() else None
+    for stale in target.parent.glob(f".{target.name}.link-*"):
+        stale.unlink(missing_ok=True)
+    version = target.parent / f".{target.name}.v-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    version.mkdir()
+    try:
+        yield version
+        for f in version.iterdir():
+            _fsync_file(f)
+        _fsync_dir(version)
+        link = target.parent / f".{target.name}.link-{uuid.uuid4().hex[:8]}"
+        os.symlink(version.name, link)
+        if target.exists() and not target.is_symlink():
+            _rename_with_retry(target, target.parent / f".{target.name}.v-legacy-{uuid.uuid4().hex[:8]}")
+        os.replace(link, target)
+        _fsync_dir(target.parent)
+    except BaseException:
+        shutil.rmtree(version, ignore_errors=True)
+        raise
+    keep = {version.name, current}
+    for old in target.parent.glob(f".{target.name}.v-*"):
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def build_lock(target: Path, wait: bool = True, on_wait: Any = None) -> Iterator[None]:
+    """Serialise builders of one index: an exclusive ``flock`` on a sibling lock file (released if killed)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = target.parent / f".{target.name}.lock"
+    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                raise IndexError_(f"another build of {target} is running") from None
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

@@ -1,0 +1,168 @@
+"""Typed results shared by every component: documents, passages, hits, answers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "Document",
+    "Passage",
+    "Candidate",
+    "Hit",
+    "Citation",
+    "Answer",
+    "AnswerValue",
+]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article: its original text, and the character ranges that hold content (not page boilerplate)."""
+
+    doc_id: str
+    title: str
+    text: str
+    source: str
+    content_spans: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A possible answer span found at index time (entity, number, date, noun chunk)."""
+
+    start: int
+    end: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A sentence-aligned slice of a document; ``document.text[start:end] == text``."""
+
+    passage_id: int
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...] = ()
+    candidates: tuple[Candidate, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "passage_id": self.passage_id,
+            "doc_id": self.doc_id,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "sentences": [list(s) for s in self.sentences],
+            "candidates": [[c.start, c.end, c.kind] for c in self.candidates],
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Passage:
+        return cls(
+            passage_id=int(obj["passage_id"]),
+            doc_id=str(obj["doc_id"]),
+            start=int(obj["start"]),
+            end=int(obj["end"]),
+            text=str(obj["text"]),
+            sentences=tuple((int(a), int(b)) for a, b in obj.get("sentences", [])),
+            candidates=tuple(Candidate(int(a), int(b), str(k)) for a, b, k in obj.get("candidates", [])),
+        )
+
+
+@dataclass
+class Hit:
+    """A retrieved passage with the evidence of each retriever (rank 1 is best; None when not retrieved)."""
+
+    passage: Passage
+    score: float
+    rank: int
+    bm25_score: float | None = None
+    bm25_rank: int | None = None
+    dense_score: float | None = None
+    dense_rank: int | None = None
+    title: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "passage_id": self.passage.passage_id,
+            "doc_id": self.passage.doc_id,
+            "title": self.title,
+            "start": self.passage.start,
+            "end": self.passage.end,
+            "text": self.passage.text,
+            "fused_score": self.score,
+            "rank": self.rank,
+            "bm25_score": self.bm25_score,
+            "bm25_rank": self.bm25_rank,
+            "dense_score": self.dense_score,
+            "dense_rank": self.dense_rank,
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where an answer span stands: document offsets into the original file, and its sentence."""
+
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+    passage_id: int
+    sentence: str
+    sentence_start: int
+    sentence_end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class AnswerValue:
+    """One distinct answer value with its pooled support (used to report conflicting sources)."""
+
+    text: str
+    normalized: str
+    score: float
+    citations: list[Citation] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "normalized": self.normalized,
+            "score": self.score,
+            "citations": [c.to_json() for c in self.citations],
+        }
+
+
+@dataclass
+class Answer:
+    """The engine's reply: ``text`` is None when the corpus does not answer (abstention)."""
+
+    question: str
+    text: str | None
+    score: float
+    citations: list[Citation] = field(default_factory=list)
+    alternatives: list[AnswerValue] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    question_type: str = "other"
+
+    @property
+    def abstained(self) -> bool:
+        return self.text is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "score": self.score,
+            "question_type": self.question_type,
+            "citations": [c.to_json() for c in self.citations],
+            "alternatives": [a.to_json() for a in self.alternatives],
+            "passages": [h.to_json() for h in self.hits],
+            "timings": self.timings,
+        }

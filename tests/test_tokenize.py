@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import pytest
+
+from retrieval.tokenize import (
+    ENGLISH_STOPWORDS,
+    TokenizerConfig,
+    tokenize,
+    tokenize_many,
+)
+
+PLAIN = TokenizerConfig(stopwords="none", stemmer="none")
+
+
+def test_config_defaults_and_validation() -> None:
+    cfg = TokenizerConfig()
+    assert (cfg.lowercase, cfg.stopwords, cfg.stemmer) == (True, "english", "light")
+    with pytest.raises(ValueError, match="stopwords"):
+        TokenizerConfig(stopwords="french")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="stemmer"):
+        TokenizerConfig(stemmer="porter")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="lowercase"):
+        TokenizerConfig(lowercase="yes")  # type: ignore[arg-type]
+
+
+def test_config_is_frozen_and_round_trips() -> None:
+    cfg = TokenizerConfig(lowercase=False, stopwords="none", stemmer="none")
+    with pytest.raises(AttributeError):
+        cfg.lowercase = True  # type: ignore[misc]
+    assert TokenizerConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError):
+        TokenizerConfig.from_dict({"lowercase": True, "bogus": 1})
+
+
+def test_stopword_list() -> None:
+    assert 150 <= len(ENGLISH_STOPWORDS) <= 200
+    assert {"the", "and", "of", "is", "a"} <= ENGLISH_STOPWORDS
+    assert all(w == w.lower() for w in ENGLISH_STOPWORDS)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2,000 people", ["2000", "people"]),
+        ("3.5 percent", ["3.5", "percent"]),
+        ("1,234,567.89", ["1234567.89"]),
+        ("in 1998, 12 were", ["in", "1998", "12", "were"]),
+        ("3.5kg", ["3.5", "kg"]),
+        ("the end.", ["the", "end"]),
+    ],
+)
+def test_numbers(text: str, expected: list[str]) -> None:
+    assert tokenize(text, PLAIN) == expected
+
+
+def test_possessive_dropped() -> None:
+    assert tokenize("Azerbaijan's capital", PLAIN) == ["azerbaijan", "capital"]
+    assert tokenize("Azerbaijan\u2019s capital", PLAIN) == ["azerbaijan", "capital"]
+    assert tokenize("AZERBAIJAN'S", TokenizerConfig(lowercase=False, stemmer="none")) == [
+        "AZERBAIJAN"
+    ]
+
+
+def test_lowercase_and_stopwords() -> None:
+    assert tokenize("The Cat and THE Hat") == ["cat", "hat"]
+    assert tokenize("The Cat", TokenizerConfig(stopwords="none", stemmer="none")) == [
+        "the",
+        "cat",
+    ]
+    # Stopwords are matched case-insensitively even without lowercasing.
+    assert tokenize("The Cat", TokenizerConfig(lowercase=False, stemmer="none")) == ["Cat"]
+
+
+def test_other_scripts_are_words() -> None:
+    assert tokenize("Москва столица", PLAIN) == ["москва", "столица"]
+    assert tokenize("東京 タワー", PLAIN) == ["東京", "タワー"]
+    # Combining marks stay inside the word (Devanagari vowel signs, accents).
+    assert tokenize("हिन्दी भाषा", PLAIN) == ["हिन्दी", "भाषा"]
+    assert tokenize("cafe\u0301", PLAIN) == tokenize("café", PLAIN) == ["café"]
+
+
+def test_punctuation_and_underscores_split() -> None:
+    assert tokenize("state-of-the-art e-mail snake_case", PLAIN) == [
+        "state", "of", "the", "art", "e", "mail", "snake", "case",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"),
+    [
+        ("studies", "study"),
+        ("classes", "class"),
+        ("boxes", "box"),
+        ("buzzes", "buzz"),
+        ("churches", "church"),
+        ("wishes", "wish"),
+        ("cats", "cat"),
+        ("proteins", "protein"),
+        ("glass", "glass"),
+        ("virus", "virus"),
+        ("analysis", "analysis"),
+        ("gas", "gas"),
+        ("cells", "cell"),
+        ("cell", "cell"),
+        ("diseases", "disease"),
+        ("doses", "dose"),
+        ("sizes", "size"),
+    ],
+)
+def test_light_stemmer(word: str, stem: str) -> None:
+    assert tokenize(word, TokenizerConfig(stopwords="none")) == [stem]
+
+
+def test_stemmer_none_keeps_plurals() -> None:
+    assert tokenize("studies cats", TokenizerConfig(stemmer="none")) == ["studies", "cats"]
+
+
+def test_default_pipeline() -> None:
+    assert tokenize("What are the effects of 2,000 mg doses on Azerbaijan's children?") == [
+        "effect", "2000", "mg", "dose", "azerbaijan", "children",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "\x00\x01\x02\n\t\r",
+        "\ud800 lone surrogate \udfff",
+        "emoji 😀👍🏽❤️ \ufe0f",
+        "'s ’s ' ’",
+        ",,,...,1,,2..3",
+        "_" * 100,
+        "\u0301\u0302 marks alone",
+        "İstanbul ǅ ß ﬁ",
+        "9" * 10_000,
+        "1," * 5_000,
+    ],
+)
+def test_weird_input_never_raises(text: str) -> None:
+    for cfg in (None, PLAIN, TokenizerConfig(lowercase=False)):
+        out = tokenize(text, cfg)
+        assert isinstance(out, list)
+        assert all(isinstance(t, str) and t for t in out)
+
+
+def test_large_text() -> None:
+    text = "Azerbaijan's 2,000 studies of 3.5 cats. " * 25_000  # ~1 MB
+    out = tokenize(text)
+    assert len(out) == 5 * 25_000
+    assert out[:5] == ["azerbaijan", "2000", "study", "3.5", "cat"]
+
+
+def test_tokenize_many() -> None:
+    cfg = TokenizerConfig(stemmer="none")
+    assert tokenize_many(["The cats", "", "dogs"], cfg) == [["cats"], [], ["dogs"]]
+    assert tokenize_many([]) == []
