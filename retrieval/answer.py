@@ -79,6 +79,8 @@ FEATURE_NAMES = (
     "has_number",
     "focus_adjacent",
     "first_in_sentence",
+    "rarity",
+    "type_mismatch",
 )
 
 
@@ -140,6 +142,7 @@ def _focus_noun(words: Sequence[str]) -> str | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def normalize_value(text: str) -> str:
     """Pooling key: "2,000", "2000" and "about 2,000" are one value; case, articles and punctuation ignored."""
     t = text.strip().lower()
@@ -164,6 +167,7 @@ class _Mention:
     citation: Citation
     prob: float
     doc_id: str
+    coverage: float
 
 
 @dataclass
@@ -258,8 +262,11 @@ def candidate_features(
     passage_coverage: float,
     idf: dict[str, float],
     tokenizer: TokenizerConfig | None,
+    idf_scale: float = 1.0,
 ) -> list[float]:
-    cand_tokens = tokenize(cand_text, tokenizer)
+    cand_tokens = _tokens(cand_text, tokenizer)
+    # Topic entities ("Azerbaijan" in a Karabakh corpus) are in most passages; answers tend to be specific.
+    rarity = (sum(idf.get(t, idf_scale) for t in cand_tokens) / len(cand_tokens) / idf_scale) if cand_tokens else 0.0
     kw = set(analysis.keywords)
     in_q = sum(t in kw for t in cand_tokens) / len(cand_tokens) if cand_tokens else 1.0
     # word distance from the candidate to the nearest question keyword in its sentence
@@ -273,10 +280,11 @@ def candidate_features(
     focus_adjacent = 0.0
     if analysis.focus and cand_pos:
         window = sent.tokens[max(cand_pos[0] - 3, 0) : cand_pos[-1] + 4]
-        focus_tok = tokenize(analysis.focus, tokenizer)
+        focus_tok = _tokens(analysis.focus, tokenizer)
         if focus_tok and any(t == focus_tok[0] for _a, _b, t in window):
             focus_adjacent = 1.0
     expected = analysis.expected
+    type_mismatch = 0.0
     if cand.kind in expected:
         type_match = 1.0
     elif analysis.qtype == "count" and cand.kind == "NP" and re.search(r"\d", cand_text):
@@ -285,6 +293,7 @@ def candidate_features(
         type_match = 0.5 if cand.kind in ENTITY_KINDS or cand.kind == "NP" else 0.0
     else:
         type_match = 0.0
+        type_mismatch = 1.0
     return [
         1.0 / hit.rank,
         hit.score / top_score if top_score > 0 else 0.0,
@@ -300,6 +309,8 @@ def candidate_features(
         1.0 if re.search(r"\d", cand_text) or any(w in _NUMBER_WORDS for w in cand_text.lower().split()) else 0.0,
         focus_adjacent,
         1.0 if cand.start == sent.start else 0.0,
+        min(rarity, 1.5),
+        type_mismatch,
     ]
 
 
@@ -310,11 +321,16 @@ def _coverage(tokens: set[str], keywords: Sequence[str], idf: dict[str, float]) 
     return sum(idf.get(k, 0.0) for k in keywords if k in tokens) / total
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
+def _tokens(text: str, tokenizer: TokenizerConfig | None) -> tuple[str, ...]:
+    return tuple(tokenize(text, tokenizer))
+
+
+@lru_cache(maxsize=16384)
 def _sentence_tokens(text: str, offset: int, tokenizer: TokenizerConfig | None) -> tuple[tuple[int, int, str], ...]:
     out = []
     for m in _WORD.finditer(text):
-        toks = tokenize(m.group(0), tokenizer)
+        toks = _tokens(m.group(0), tokenizer)
         if toks:
             out.append((offset + m.start(), offset + m.end(), toks[0]))
     return tuple(out)
@@ -326,6 +342,7 @@ def collect_candidates(
     sentence_cosines: Sequence[Sequence[float]],
     idf: dict[str, float],
     tokenizer: TokenizerConfig | None = None,
+    idf_scale: float | None = None,
 ) -> tuple[QuestionAnalysis, list[tuple[list[float], str, Citation, float]]]:
     """Every candidate of the hits with its feature vector, surface text, citation and sentence coverage."""
     analysis = analyze_question(question, tokenizer)
@@ -333,9 +350,10 @@ def collect_candidates(
     if not hits:
         return analysis, rows
     top = max(h.score for h in hits)
+    scale = idf_scale if idf_scale else (max(idf.values()) if idf else 1.0)
     for hit, cosines in zip(hits, sentence_cosines):
         p = hit.passage
-        p_tokens = set(tokenize(p.text, tokenizer))
+        p_tokens = set(_tokens(p.text, tokenizer))
         p_cov = _coverage(p_tokens, analysis.keywords, idf)
         views = []
         for (s, e), cos in zip(p.sentences, cosines):
@@ -352,7 +370,7 @@ def collect_candidates(
             if view is None:
                 continue
             cand_text = p.text[cand.start - p.start : cand.end - p.start]
-            feats = candidate_features(analysis, cand, cand_text, view, hit, top, p_cov, idf, tokenizer)
+            feats = candidate_features(analysis, cand, cand_text, view, hit, top, p_cov, idf, tokenizer, scale)
             citation = Citation(
                 doc_id=p.doc_id, title=hit.title, start=cand.start, end=cand.end, text=cand_text,
                 passage_id=p.passage_id, sentence=view.text, sentence_start=view.start, sentence_end=view.end,
@@ -376,7 +394,7 @@ def select_answer(
         if not key:
             continue
         sv = values.setdefault(key, ScoredValue(text=text, key=key, prob=0.0))
-        sv.mentions.append(_Mention(text, cit, prob, cit.doc_id))
+        sv.mentions.append(_Mention(text, cit, prob, cit.doc_id, cov))
     for sv in values.values():
         best_per_doc: dict[str, float] = {}
         for m in sv.mentions:
@@ -387,6 +405,6 @@ def select_answer(
         sv.prob = 1.0 - miss
         best = max(sv.mentions, key=lambda m: m.prob)
         sv.text = best.text
-        sv.coverage = max(r[3] for r in rows if normalize_value(r[1]) == sv.key)
+        sv.coverage = max(m.coverage for m in sv.mentions)
         sv.mentions.sort(key=lambda m: -m.prob)
     return sorted(values.values(), key=lambda v: (-v.prob, v.key))

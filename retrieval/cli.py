@@ -97,15 +97,16 @@ def _build(corpus: Path, index: Path, quiet: bool, reason: str) -> Engine:
 def open_or_build(corpus: Path, index: Path, quiet: bool = False, check_corpus: bool = True) -> Engine:
     """Open ``index``; build it when missing, rebuild it (with a message) when the corpus changed."""
     from retrieval.engine import Engine
-    from retrieval.store import IndexMissing
+    from retrieval.store import IndexIncompatible, IndexMissing
 
     try:
         engine = Engine.open(index)
     except IndexMissing:
         return _build(corpus, index, quiet, "first run")
-    if check_corpus and engine.corpus_is_stale(corpus):
-        return _build(corpus, index, quiet, "the corpus changed")
-    return engine
+    except IndexIncompatible as exc:
+        return _build(corpus, index, quiet, f"{exc}; rebuilding")
+    reason = engine.rebuild_reason(corpus) if check_corpus else None
+    return _build(corpus, index, quiet, reason) if reason else engine
 
 
 def _validate_question(question: str) -> str:
@@ -262,14 +263,113 @@ def search(
     if as_json:
         sys.stdout.write(json.dumps([h.to_json() for h in hits], ensure_ascii=False) + "\n")
         return
-    from retrieval.types import Answer
-
-    _render_answer(Answer(query, None, 0.0, hits=hits), show_passages=True) if False else None
     out = _console()
     from rich.markup import escape
 
     for h in hits:
         out.print(f"{h.rank:>3}  {h.score:.4f}  [cyan]{escape(h.passage.doc_id)}[/] [{h.passage.start}:{h.passage.end}]  {escape(h.passage.text[:160])}")
+
+
+@admin_app.command("eval")
+def eval_command(
+    dataset: Annotated[Path, typer.Argument(help="seeds JSONL, SQuAD v1.1/v2.0 JSON, or a BEIR folder.")],
+    corpus: CorpusOpt = None,
+    index: IndexOpt = None,
+    split: Annotated[Optional[str], typer.Option(help="BEIR qrels split (default: test, else the one present).")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N questions.")] = None,
+    articles: Annotated[str, typer.Option(help="SQuAD articles: all, calibration or heldout half.")] = "all",
+    answers: Annotated[str, typer.Option(help="Answer modes: open, gold, both or none.")] = "open",
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Passages the answerer reads.")] = 10,
+    out: Annotated[Optional[Path], typer.Option(help="Write the JSON report here.")] = None,
+    png: Annotated[Optional[Path], typer.Option(help="Write a PNG chart here.")] = None,
+    cache: Annotated[Optional[Path], typer.Option(help="Cache folder for dataset indexes.")] = None,
+) -> None:
+    """Evaluate retrieval (bm25, dense, hybrid-rrf, hybrid-convex) and answers on a dataset."""
+    import time
+
+    from retrieval.evaluation.datasets import DatasetFormatError, article_half, load_dataset, subset_by_articles
+    from retrieval.evaluation.report import print_report, save_json, save_png
+    from retrieval.evaluation.runner import evaluate_answers, evaluate_retrieval, index_for_dataset, run_methods
+    from retrieval.ingest import CorpusError
+    from retrieval.store import IndexError_
+
+    if answers not in ("open", "gold", "both", "none"):
+        raise _fail("--answers must be open, gold, both or none", 2)
+    if articles not in ("all", "calibration", "heldout"):
+        raise _fail("--articles must be all, calibration or heldout", 2)
+    started = time.perf_counter()
+    try:
+        ds = load_dataset(dataset, split=split)
+        if articles != "all":
+            ds = subset_by_articles(ds, lambda t: article_half(t) == articles, f"{ds.name}-{articles}")
+        if limit:
+            ds.questions = ds.questions[:limit]
+        with _progress_factory(False) as progress:
+            if ds.documents is None:
+                corpus = corpus or default_corpus()
+                engine = open_or_build(corpus, index or default_index_for(corpus))
+            else:
+                engine = index_for_dataset(ds, dataset, cache, progress)
+            questions = [q.question for q in ds.questions]
+            runs, vectors = run_methods(engine, questions, progress=progress("Retrieving", len(questions)))
+            report = {
+                "dataset": ds.name, "kind": ds.kind, "questions": len(ds.questions), "split": ds.split,
+                "articles": articles, "index": str(engine.directory), "counts": engine.manifest["counts"],
+                "retrieval": evaluate_retrieval(engine, ds.questions, runs),
+                "answers": [],
+            }
+            modes = {"open": ["open"], "gold": ["gold"], "both": ["open", "gold"], "none": []}[answers]
+            if ds.kind == "beir":
+                modes = []
+            for mode in modes:
+                report["answers"].append(
+                    evaluate_answers(engine, ds.questions, vectors, runs["hybrid-convex"].rankings, mode, k,
+                                     progress(f"Answering ({mode})", len(ds.questions)))
+                )
+    except (DatasetFormatError, CorpusError, IndexError_) as exc:
+        raise _fail(str(exc)) from None
+    report["wall_seconds"] = time.perf_counter() - started
+    print_report(report, _console())
+    if out:
+        save_json(report, out)
+    if png:
+        save_png(report, png)
+
+
+@admin_app.command("bench-bm25")
+def bench_bm25_command(
+    corpus: Annotated[Path, typer.Option(help="BEIR corpus.jsonl")] = REPO_ROOT.parent / "shared/bench-data/scifact/corpus.jsonl",
+    queries: Annotated[Path, typer.Option(help="BEIR queries.jsonl")] = REPO_ROOT.parent / "shared/bench-data/scifact/queries.jsonl",
+    max_queries: Annotated[int, typer.Option(min=1)] = 300,
+) -> None:
+    """Per-query BM25 speed of this engine against rank_bm25 (same tokens, same top-10)."""
+    from retrieval.bench_bm25 import compare_with_rank_bm25
+
+    if not corpus.is_file() or not queries.is_file():
+        raise _fail(f"BEIR files not found: {corpus}, {queries}", 2)
+    result = compare_with_rank_bm25(corpus, queries, max_queries)
+    out = _console()
+    for key, value in result.items():
+        out.print(f"{key:32s} {value}")
+
+
+@admin_app.command("bench-query")
+def bench_query_command(
+    corpus: CorpusOpt = None,
+    index: IndexOpt = None,
+    runs: Annotated[int, typer.Option(min=1, max=50)] = 7,
+    question: Annotated[str, typer.Option()] = "where were talks held?",
+) -> None:
+    """Cold ask (new process) beside a cold sentence-transformers encode; warm Engine.ask percentiles."""
+    from retrieval.bench_query import cold_and_warm
+
+    corpus = corpus or default_corpus()
+    index = index or default_index_for(corpus)
+    open_or_build(corpus, index)
+    result = cold_and_warm(index, corpus, question, runs)
+    out = _console()
+    for key, value in result.items():
+        out.print(f"{key:36s} {value}")
 
 
 def ask_main() -> None:

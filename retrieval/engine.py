@@ -19,7 +19,7 @@ from retrieval.chunking import ChunkerConfig, annotate_documents, chunk_document
 from retrieval.dense import DenseIndex
 from retrieval.encoders import DEFAULT_MODEL_NAME, EMBEDDING_DIM, OnnxEncoder
 from retrieval.fusion import FusionMode, fuse
-from retrieval.ingest import IngestReport, iter_corpus_files, load_corpus
+from retrieval.ingest import INGEST_RULES_VERSION, IngestReport, iter_corpus_files, load_corpus
 from retrieval.store import (
     FORMAT_VERSION,
     IndexCorrupt,
@@ -58,6 +58,7 @@ class BuildConfig:
             "tokenizer": asdict(self.tokenizer),
             "bm25": {"k1": self.bm25_k1, "b": self.bm25_b, "epsilon": self.bm25_epsilon},
             "sentence_vectors": self.sentence_vectors,
+            "ingest_rules": INGEST_RULES_VERSION,
         }
 
 
@@ -114,6 +115,7 @@ class Engine:
         self._encoder: OnnxEncoder | None = None
         self._sentence_offsets = np.cumsum([0] + [len(p.sentences) for p in passages])
         self._idf: dict[str, float] | None = None
+        self._idf_scale: float | None = None
 
     # ---- building -------------------------------------------------------------------------------------------
 
@@ -228,6 +230,14 @@ class Engine:
             raise IndexCorrupt(f"index at {link} is inconsistent (sentence vectors)")
         return engine
 
+    def rebuild_reason(self, corpus: str | Path) -> str | None:
+        """Why this index should be rebuilt for ``corpus`` (changed files, older content rules), or None."""
+        if self.manifest.get("build", {}).get("ingest_rules") != INGEST_RULES_VERSION:
+            return "the index was built with older content rules"
+        if self.corpus_is_stale(corpus):
+            return "the corpus changed"
+        return None
+
     def corpus_is_stale(self, corpus: str | Path) -> bool:
         """True when ``corpus`` differs from what this index was built from (files added, removed or edited)."""
         corpus = Path(corpus)
@@ -253,6 +263,13 @@ class Engine:
         if self._idf is None:
             self._idf = self.bm25.idf_map()
         return self._idf
+
+    @property
+    def idf_scale(self) -> float:
+        """The largest idf of the vocabulary: scales candidate rarity to [0, 1] whatever the corpus size."""
+        if self._idf_scale is None:
+            self._idf_scale = max(self.idf.values(), default=1.0) or 1.0
+        return self._idf_scale
 
     def encode(self, questions: Sequence[str]) -> np.ndarray:
         return self.encoder.encode(list(questions))
@@ -335,7 +352,7 @@ class Engine:
 
     def answer_from_hits(self, question: str, hits: Sequence[Hit], query_vector: np.ndarray) -> Answer:
         analysis, rows = collect_candidates(
-            question, hits, self.sentence_cosines(query_vector, hits), self.idf, self.tokenizer
+            question, hits, self.sentence_cosines(query_vector, hits), self.idf, self.tokenizer, self.idf_scale
         )
         values = select_answer(rows, self.answer_model)
         alternatives = [

@@ -20,6 +20,7 @@ from retrieval.types import Document
 __all__ = [
     "CorpusError",
     "IngestReport",
+    "INGEST_RULES_VERSION",
     "SUPPORTED_SUFFIXES",
     "find_content_spans",
     "guess_title",
@@ -31,6 +32,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl")
+# Bumped whenever the content rules change, so indexes built under older rules are rebuilt.
+INGEST_RULES_VERSION = 2
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
@@ -143,20 +146,25 @@ def find_content_spans(text: str, title_span: tuple[int, int] | None = None) -> 
     a URL line); inside kept lines, sentences that address the reader outside quotes (appeals) are dropped.
     The headline line is kept even though it is unpunctuated.
     """
-    # Units in reading order: (start, end, is_boilerplate). A content sentence between two boilerplate units is
-    # part of the same appeal block ("The Independent is trusted by ...") and goes with it.
-    units: list[tuple[int, int, bool]] = []
+    # Units in reading order: (start, end, kind) with kind "content", "furniture" or "appeal" (addresses the
+    # reader). A content sentence between two appeals is part of the same appeal block ("The Independent is
+    # trusted by ...") and goes with it; furniture alone does not pull content out.
+    units: list[tuple[int, int, str]] = []
     for a, b in _iter_lines(text):
+        line = text[a:b]
         if title_span is not None and (a, b) == title_span:
-            units.append((a, b, False))
-        elif _is_structural_boilerplate(text[a:b]):
-            units.append((a, b, True))
+            units.append((a, b, "content"))
+        elif _is_structural_boilerplate(line):
+            units.append((a, b, "appeal" if _addresses_reader(line) else "furniture"))
         else:
-            units.extend((s, e, _addresses_reader(text[s:e])) for s, e in split_rough_sentences(text, a, b))
+            units.extend(
+                (s, e, "appeal" if _addresses_reader(text[s:e]) else "content")
+                for s, e in split_rough_sentences(text, a, b)
+            )
     kept = [
         (a, b)
-        for i, (a, b, boiler) in enumerate(units)
-        if not boiler and not (0 < i < len(units) - 1 and units[i - 1][2] and units[i + 1][2])
+        for i, (a, b, kind) in enumerate(units)
+        if kind == "content" and not (0 < i < len(units) - 1 and units[i - 1][2] == units[i + 1][2] == "appeal")
     ]
     merged: list[tuple[int, int]] = []
     for a, b in kept:

@@ -21,3 +21,21 @@ def bench_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"benchmark data not found at {path}")
     return path
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SEEDS = REPO_ROOT / "seeds"
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    return SEEDS
+
+
+@pytest.fixture(scope="session")
+def seeds_engine(tmp_path_factory: pytest.TempPathFactory):
+    """The seeds corpus built once per test session (the expensive part: spaCy, embeddings, ONNX export)."""
+    from retrieval.engine import Engine
+
+    index = tmp_path_factory.mktemp("seeds-index") / "index"
+    return Engine.build(SEEDS, index)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +22,9 @@ __all__ = [
     "EvalDataset",
     "detect_format",
     "load_dataset",
+    "article_half",
     "dataset_fingerprint",
+    "subset_by_articles",
 ]
 
 DatasetKind = Literal["seeds", "squad", "beir"]
@@ -350,3 +353,18 @@ def _hash_file(h: Any, path: Path) -> None:
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
+
+
+def article_half(title: str) -> str:
+    """Deterministic split of SQuAD articles: 'calibration' (fitting thresholds) or 'heldout' (reporting)."""
+    return "calibration" if int(hashlib.sha256(title.encode("utf-8")).hexdigest(), 16) % 2 == 0 else "heldout"
+
+
+def subset_by_articles(dataset: EvalDataset, keep: Callable[[str], bool], name: str) -> EvalDataset:
+    """The questions and documents of the articles whose title ``keep`` accepts."""
+    if dataset.documents is None:
+        raise DatasetFormatError("subset_by_articles needs a dataset with documents")
+    docs = [d for d in dataset.documents if keep(d.title)]
+    doc_ids = {d.doc_id for d in docs}
+    questions = [q for q in dataset.questions if any(d in doc_ids for d in q.doc_ids)]
+    return EvalDataset(name=name, kind=dataset.kind, questions=questions, documents=docs, split=dataset.split)

@@ -1,0 +1,195 @@
+"""Fit the answerer's weights, its confidence curve and its abstention threshold on visible data.
+
+1. Candidate scorer: logistic regression over ``retrieval.answer.FEATURE_NAMES``. Data: open-corpus retrieval over
+   a deterministic subset of SQuAD v1.1 TRAIN articles (every ``--stride``-th article); a candidate is positive when
+   its normalised text equals a gold answer.
+2. Confidence: a logistic curve over (logit of the pooled answer probability, keyword coverage of its sentence),
+   fitted so that the shown confidence is the probability that the answer is right (F1 >= 0.5).
+3. Threshold: the confidence below which the engine abstains, chosen to maximise SQuAD v2.0 overall F1.
+   Steps 2-3 use the 'calibration' half of the visible SQuAD v2.0 articles (see ``article_half``); the other half is
+   kept apart for reporting.
+
+Writes ``retrieval/data/answerer.json``. Usage::
+
+    python eval/fit_answerer.py [--bench-data ../shared/bench-data] [--stride 10] [--max-questions 4000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from retrieval.answer import FEATURE_NAMES, AnswerModel, collect_candidates, select_answer  # noqa: E402
+from retrieval.engine import Engine  # noqa: E402
+from retrieval.evaluation.datasets import (  # noqa: E402
+    EvalDataset,
+    article_half,
+    load_dataset,
+    subset_by_articles,
+)
+from retrieval.evaluation.metrics import f1, normalize_answer  # noqa: E402
+from retrieval.evaluation.runner import index_for_dataset  # noqa: E402
+
+SEED = 13
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iters: int = 50) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by Newton's method (IRLS); returns (weights, bias)."""
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(xb.shape[1])
+    reg = l2 * np.eye(xb.shape[1])
+    reg[-1, -1] = 0.0
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ w, -50, 50)))
+        grad = xb.T @ (p - y) + reg @ w
+        hess = (xb * (p * (1 - p))[:, None]).T @ xb + reg
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def _engine_for(ds: EvalDataset, source: Path) -> Engine:
+    from rich.progress import Progress
+
+    with Progress() as bar:
+        def factory(label: str, total: int):  # noqa: ANN202
+            task = bar.add_task(label, total=max(total, 1))
+            return lambda n: bar.advance(task, n)
+
+        return index_for_dataset(ds, source, progress=factory)
+
+
+def candidate_rows(engine: Engine, ds: EvalDataset, max_questions: int, k: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    rng = random.Random(SEED)
+    questions = [q for q in ds.questions if q.answerable]
+    rng.shuffle(questions)
+    questions = questions[:max_questions]
+    xs, ys = [], []
+    found = 0
+    vectors = engine.encode([q.question for q in questions])
+    for q, qv in zip(questions, vectors):
+        hits = engine.search_batch([q.question], k, query_vectors=qv[None, :])[0]
+        _analysis, rows = collect_candidates(q.question, hits, engine.sentence_cosines(qv, hits), engine.idf, engine.tokenizer, engine.idf_scale)
+        golds = {normalize_answer(a) for a in q.answers}
+        labels = [1.0 if normalize_answer(r[1]) in golds else 0.0 for r in rows]
+        found += any(labels)
+        xs.extend(r[0] for r in rows)
+        ys.extend(labels)
+    stats = {"questions": len(questions), "with_gold_candidate": found, "rows": len(ys), "positives": int(sum(ys))}
+    return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64), stats
+
+
+def calibration_rows(engine: Engine, ds: EvalDataset, k: int) -> list[tuple[float, float, float, bool]]:
+    """(pooled prob, coverage, F1 of the best answer, answerable) per question."""
+    out = []
+    vectors = engine.encode([q.question for q in ds.questions])
+    for q, qv in zip(ds.questions, vectors):
+        hits = engine.search_batch([q.question], k, query_vectors=qv[None, :])[0]
+        _a, rows = collect_candidates(q.question, hits, engine.sentence_cosines(qv, hits), engine.idf, engine.tokenizer, engine.idf_scale)
+        values = select_answer(rows, engine.answer_model)
+        if not values:
+            out.append((1e-6, 0.0, 0.0, q.answerable))
+            continue
+        best = values[0]
+        out.append((best.prob, best.coverage, f1(best.text, q.answers) if q.answerable else 0.0, q.answerable))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bench-data", type=Path, default=REPO.parent / "shared" / "bench-data")
+    ap.add_argument("--stride", type=int, default=10, help="use every N-th SQuAD train article")
+    ap.add_argument("--max-questions", type=int, default=4000)
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--keep-f1", type=float, default=0.9, help="share of answerable F1 the threshold must keep")
+    ap.add_argument("--out", type=Path, default=REPO / "retrieval" / "data" / "answerer.json")
+    args = ap.parse_args()
+    t_start = time.time()
+
+    train_path = args.bench_data / "squad" / "train-v1.1.json"
+    train = load_dataset(train_path)
+    titles = list(dict.fromkeys(d.title for d in train.documents or []))
+    chosen = set(titles[:: args.stride])
+    subset = subset_by_articles(train, lambda t: t in chosen, f"squad-train-every{args.stride}")
+    print(f"scorer data: {len(chosen)} train articles, {len(subset.documents or [])} paragraphs, {len(subset.questions)} questions")
+    engine = _engine_for(subset, train_path)
+    x, y, stats = candidate_rows(engine, subset, args.max_questions, args.k)
+    print(f"candidate rows: {stats}")
+    mean, std = x.mean(0), x.std(0) + 1e-9
+    w_std, b_std = fit_logistic((x - mean) / std, y)
+    weights = w_std / std
+    bias = b_std - float((w_std * mean / std).sum())
+    for name, w in zip(FEATURE_NAMES, weights):
+        print(f"  {name:18s} {w:+.3f}")
+    print(f"  {'bias':18s} {bias:+.3f}")
+
+    model = AnswerModel(tuple(weights.tolist()), bias, (1.0, 0.0, 0.0), 0.0)
+    v2_path = args.bench_data / "squad" / "dev-v2.0.visible.json"
+    v2 = load_dataset(v2_path)
+    calib = subset_by_articles(v2, lambda t: article_half(t) == "calibration", "squad-v2-calibration")
+    print(f"calibration: {len(calib.questions)} questions over {len(calib.documents or [])} paragraphs")
+    engine_c = _engine_for(calib, v2_path)
+    engine_c.answer_model = model
+    rows = calibration_rows(engine_c, calib, args.k)
+    p = np.clip(np.asarray([r[0] for r in rows]), 1e-6, 1 - 1e-6)
+    cov = np.asarray([r[1] for r in rows])
+    f1s = np.asarray([r[2] for r in rows])
+    answerable = np.asarray([r[3] for r in rows])
+    correct = (f1s >= 0.5).astype(np.float64)
+    feats = np.stack([np.log(p / (1 - p)), cov], axis=1)
+    cw, cb = fit_logistic(feats, correct, l2=1e-3)
+    conf = 1.0 / (1.0 + np.exp(-(feats @ cw + cb)))
+    # Operating point: the highest threshold that still keeps >= 90% of the answerable questions' F1 (the trade-off
+    # the project targets); the F1-maximising threshold is reported beside it.
+    answerable_f1 = max(f1s[answerable].sum(), 1e-9)
+    best_t, best_score, f1max_t, f1max_score = 0.0, -1.0, 0.0, -1.0
+    for t in np.linspace(0.0, 1.0, 201):
+        answer_it = conf >= t
+        score = float(np.where(answerable, np.where(answer_it, f1s, 0.0), np.where(answer_it, 0.0, 1.0)).mean())
+        if score > f1max_score + 1e-12:
+            f1max_t, f1max_score = float(t), score
+        if np.where(answerable & answer_it, f1s, 0.0).sum() / answerable_f1 >= args.keep_f1:
+            best_t, best_score = float(t), score
+    print(f"F1-maximising threshold {f1max_t:.3f} (v2 overall F1 {100 * f1max_score:.1f})")
+    kept_f1 = float(np.where(answerable & (conf >= best_t), f1s, 0.0).sum() / max(f1s[answerable].sum(), 1e-9))
+    abst_unans = float(((conf < best_t) & ~answerable).sum() / max((~answerable).sum(), 1))
+    print(f"confidence curve: {cw.tolist()} + {cb:.3f}; threshold {best_t:.3f}; v2 overall F1 {100 * best_score:.1f}")
+    print(f"  abstains on {100 * abst_unans:.1f}% of unanswerable, keeps {100 * kept_f1:.1f}% of answerable F1")
+
+    fitted = AnswerModel(
+        tuple(float(w) for w in weights), bias, (float(cw[0]), float(cw[1]), float(cb)), best_t,
+        meta={
+            "fitted": True,
+            "script": "eval/fit_answerer.py",
+            "seed": SEED,
+            "scorer_data": {"file": "squad/train-v1.1.json", "stride": args.stride, "articles": len(chosen), **stats},
+            "calibration_data": {"file": "squad/dev-v2.0.visible.json", "half": "calibration", "questions": len(rows)},
+            "calibration_v2_overall_f1": round(100 * best_score, 2),
+            "abstain_unanswerable": round(abst_unans, 4),
+            "kept_answerable_f1": round(kept_f1, 4),
+            "keep_f1_target": args.keep_f1,
+            "f1_maximising_threshold": f1max_t,
+            "k": args.k,
+            "seconds": round(time.time() - t_start, 1),
+        },
+    )
+    args.out.write_text(json.dumps(fitted.to_json(), indent=1) + "\n")
+    print(f"wrote {args.out} in {time.time() - t_start:.0f}s")
+    if not math.isfinite(bias):
+        raise SystemExit("fit diverged")
+
+
+if __name__ == "__main__":
+    main()

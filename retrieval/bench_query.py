@@ -1,0 +1,74 @@
+"""Query latency: a cold ``ask`` (new process) beside a cold sentence-transformers encode, and warm ``Engine.ask``.
+
+Both cold commands run interleaved in one session, so machine noise hits them alike; the ratio is the figure to
+compare across machines.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["cold_and_warm"]
+
+_REFERENCE = (
+    "import os; os.environ['HF_HUB_OFFLINE']='1'\n"
+    "from sentence_transformers import SentenceTransformer\n"
+    "from retrieval.encoders import bundled_model_dir\n"
+    "m = SentenceTransformer(str(bundled_model_dir()), device='cpu')\n"
+    "m.encode([{q!r}], normalize_embeddings=True)\n"
+)
+
+
+def _time_process(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    dt = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:3])} failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return dt
+
+
+def cold_and_warm(
+    index: Path, corpus: Path, question: str = "where were talks held?", runs: int = 7, warm_runs: int = 200
+) -> dict[str, Any]:
+    """Median wall time of ``runs`` cold ``ask`` processes and of cold reference encodes; warm p50/p90."""
+    from retrieval.engine import Engine
+
+    env = dict(os.environ)
+    ask_cmd = [sys.executable, "-m", "retrieval", question, "--quiet", "--corpus", str(corpus), "--index", str(index)]
+    ref_cmd = [sys.executable, "-c", _REFERENCE.format(q=question)]
+    _time_process(ask_cmd, env)  # builds if needed, warms the page cache for both
+    _time_process(ref_cmd, env)
+    ask_t, ref_t = [], []
+    for _ in range(runs):
+        ask_t.append(_time_process(ask_cmd, env))
+        ref_t.append(_time_process(ref_cmd, env))
+    engine = Engine.open(index)
+    questions = [question, "how many peacekeepers?", "who won the 2022 World Cup?", "when did the ceasefire begin?"]
+    for q in questions:
+        engine.ask(q)
+    warm, stages = [], {}
+    for i in range(warm_runs):
+        t0 = time.perf_counter()
+        ans = engine.ask(questions[i % len(questions)])
+        warm.append((time.perf_counter() - t0) * 1e3)
+        for key, v in ans.timings.items():
+            stages.setdefault(key, []).append(v)
+    warm.sort()
+    cold_ask, cold_ref = statistics.median(ask_t), statistics.median(ref_t)
+    return {
+        "cold_ask_median_s": round(cold_ask, 3),
+        "cold_reference_st_encode_median_s": round(cold_ref, 3),
+        "ratio_reference_over_ask": round(cold_ref / cold_ask, 2),
+        "cold_runs": runs,
+        "warm_ask_p50_ms": round(warm[len(warm) // 2], 2),
+        "warm_ask_p90_ms": round(warm[int(len(warm) * 0.9)], 2),
+        "warm_stage_p50_ms": {k: round(statistics.median(v), 2) for k, v in stages.items()},
+        "warm_runs": warm_runs,
+    }

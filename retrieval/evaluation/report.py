@@ -1,0 +1,110 @@
+"""Evaluation output: rich tables, a JSON report and a PNG chart of the main figures."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["print_report", "save_json", "save_png"]
+
+
+def _fmt(x: Any, pct: bool = False) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{100 * x:.1f}" if pct else f"{x:.3f}"
+    return str(x)
+
+
+def print_report(report: dict[str, Any], console: Any) -> None:
+    from rich.table import Table
+
+    ret = report.get("retrieval", {})
+    if ret:
+        cols = [c for c in ("answer_recall@1", "answer_recall@5", "answer_recall@20", "mrr@10", "doc_recall@5", "ndcg@10", "recall@100")
+                if any(c in m for m in ret.values())]
+        t = Table(title=f"Retrieval: {report['dataset']} ({report['questions']} questions)")
+        t.add_column("method")
+        for c in cols:
+            t.add_column(c, justify="right")
+        t.add_column("p50 ms (stages)", justify="right")
+        for method, m in ret.items():
+            lat = " + ".join(f"{s} {v['p50']:.2f}" for s, v in m["latency_ms"].items())
+            t.add_row(method, *[_fmt(m.get(c)) for c in cols], lat)
+        console.print(t)
+    for ans in report.get("answers", []):
+        t = Table(title=f"Answers ({ans['mode']} {'corpus' if ans['mode'] == 'open' else 'passage'})")
+        for c in ("questions", "EM", "F1", "forced EM", "forced F1", "overall EM", "overall F1", "abstain unanswerable",
+                  "wrongly abstained", "ECE", "p50 ms"):
+            t.add_column(c, justify="right")
+        ab = ans["abstention"]
+        t.add_row(
+            str(ans["questions"]), _fmt(ans.get("em")), _fmt(ans.get("f1")), _fmt(ans.get("forced_em")),
+            _fmt(ans.get("forced_f1")), _fmt(ans["overall_em"]), _fmt(ans["overall_f1"]),
+            f"{ab['abstained_on_unanswerable']}/{ab['unanswerable']}",
+            f"{ab['wrongly_abstained_on_answerable']}/{ab['answerable']}",
+            _fmt(ans["ece"]), f"{ans['latency_ms']['answer_total']['p50']:.1f}",
+        )
+        console.print(t)
+    console.print(f"wall time {report['wall_seconds']:.1f} s")
+
+
+def save_json(report: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    os.replace(tmp, path)
+
+
+def save_png(report: dict[str, Any], path: Path) -> None:
+    """Recall@k per method, answer EM/F1, and the reliability diagram of the confidence."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    ax = axes[0]
+    for method, m in report.get("retrieval", {}).items():
+        ks = sorted(int(c.split("@")[1]) for c in m if c.startswith("answer_recall@"))
+        if ks:
+            ax.plot(ks, [m[f"answer_recall@{k}"] for k in ks], marker="o", label=method)
+        elif "ndcg@10" in m:
+            ax.bar(method, m["ndcg@10"], label=method)
+    ax.set_title("Answer recall@k (or nDCG@10)")
+    ax.set_xscale("log") if any("answer_recall@1" in m for m in report.get("retrieval", {}).values()) else None
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    answers = report.get("answers", [])
+    labels, ems, f1s = [], [], []
+    for a in answers:
+        labels.append(a["mode"])
+        ems.append(a.get("forced_em") or 0.0)
+        f1s.append(a.get("forced_f1") or 0.0)
+    if labels:
+        xs = range(len(labels))
+        ax.bar([x - 0.2 for x in xs], ems, width=0.4, label="EM")
+        ax.bar([x + 0.2 for x in xs], f1s, width=0.4, label="F1")
+        ax.set_xticks(list(xs), labels)
+        ax.legend()
+    ax.set_title("Answers (best span, %)")
+    ax.set_ylim(0, 100)
+    ax = axes[2]
+    ax.plot([0, 1], [0, 1], "k--", lw=1)
+    for a in answers:
+        bins = [b for b in a.get("reliability", []) if b["count"]]
+        if bins:
+            ax.plot([b["mean_confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o",
+                    label=f"{a['mode']} (ECE {a['ece']:.3f})")
+    ax.set_title("Reliability: confidence vs accuracy")
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("fraction correct")
+    ax.legend(fontsize=8)
+    fig.suptitle(f"ask-engine eval: {report['dataset']}")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+
+from retrieval.answer import AnswerModel, FEATURE_NAMES, analyze_question, normalize_value, select_answer
+from retrieval.types import Citation
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("2,000", "2000"), ("about 2,000", "2000"), ("more than 10,000", "10,000"), ("The Kremlin", "Kremlin"),
+     ("“Azerbaijan’s internal affair”", "azerbaijan’s internal affair".replace("’", "")), ("six", "6")],
+)
+def test_values_that_mean_the_same_pool_together(a: str, b: str) -> None:
+    assert normalize_value(a) == normalize_value(b)
+
+
+def test_different_values_stay_apart() -> None:
+    assert normalize_value("2,000") != normalize_value("20,000")
+    assert normalize_value("3.5") != normalize_value("35")
+
+
+@pytest.mark.parametrize(
+    ("question", "qtype"),
+    [("How many peacekeepers?", "count"), ("how much did it cost", "count"), ("When did the ceasefire begin?", "when"),
+     ("In what year did the war end?", "when"), ("Where were talks held?", "where"),
+     ("Which city hosted the negotiations?", "where"), ("Who is the president of Azerbaijan?", "who"),
+     ("Which leader spoke?", "who"), ("Why did Armenia protest?", "why"), ("What did the EU say?", "what"),
+     ("Talks were held where?", "where"), ("Tell me about peace", "other")],
+)
+def test_question_types(question: str, qtype: str) -> None:
+    assert analyze_question(question).qtype == qtype
+
+
+def _cit(doc: str, start: int) -> Citation:
+    return Citation(doc, "t", start, start + 5, "x", 0, "s", 0, 10)
+
+
+def test_pooling_is_noisy_or_over_documents() -> None:
+    model = AnswerModel(tuple([0.0] * len(FEATURE_NAMES)), 0.0, (1.0, 0.0, 0.0), 0.5)  # every candidate p = 0.5
+    feats = [0.0] * len(FEATURE_NAMES)
+    rows = [
+        (feats, "2,000", _cit("a", 0), 1.0),
+        (feats, "about 2,000", _cit("b", 0), 1.0),
+        (feats, "2000", _cit("b", 50), 1.0),  # same document again: not extra evidence
+        (feats, "5,000", _cit("a", 90), 0.5),
+    ]
+    values = select_answer(rows, model)
+    assert values[0].key == "2000"
+    assert values[0].prob == pytest.approx(1 - 0.5 * 0.5)
+    assert {m.doc_id for m in values[0].mentions} == {"a", "b"}
+    assert values[1].prob == pytest.approx(0.5)
+
+
+def test_select_answer_empty() -> None:
+    assert select_answer([], AnswerModel.default()) == []
+
+
+def test_shipped_model_is_fitted_and_consistent() -> None:
+    model = AnswerModel.default()
+    assert len(model.weights) == len(FEATURE_NAMES)
+    assert 0.0 <= model.threshold <= 1.0
+    assert 0.0 <= model.confidence(0.9, 1.0) <= 1.0
+    assert model.confidence(0.9, 1.0) > model.confidence(0.1, 1.0)

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.chunking import HARD_MAX_WORDS, ChunkerConfig, annotate_documents, chunk_document, chunk_documents, count_words
+from retrieval.ingest import load_corpus
+from retrieval.types import Document
+
+
+@pytest.fixture(scope="module")
+def seeds_passages(seeds_dir: Path):
+    docs = load_corpus(seeds_dir)
+    cfg = ChunkerConfig()
+    return docs, chunk_documents(docs, annotate_documents(docs, cfg), cfg)
+
+
+def test_passages_are_exact_slices_of_the_original(seeds_passages) -> None:
+    docs, passages = seeds_passages
+    by_id = {d.doc_id: d for d in docs}
+    assert passages
+    for p in passages:
+        assert by_id[p.doc_id].text[p.start : p.end] == p.text
+        assert count_words(p.text) <= 100 or len(p.sentences) == 1
+        for s, e in p.sentences:
+            assert p.start <= s < e <= p.end
+        for c in p.candidates:
+            assert p.start <= c.start < c.end <= p.end
+    assert [p.passage_id for p in passages] == list(range(len(passages)))
+
+
+def test_passages_never_include_boilerplate(seeds_passages) -> None:
+    _docs, passages = seeds_passages
+    text = "\n".join(p.text for p in passages)
+    assert "Your support" not in text and "Exit mobile version" not in text and "Source: http" not in text
+
+
+def test_candidates_include_entities_and_numbers(seeds_passages) -> None:
+    _docs, passages = seeds_passages
+    found = {(p.text[c.start - p.start : c.end - p.start], c.kind) for p in passages for c in p.candidates}
+    assert ("Yevlakh", "GPE") in found or ("Yevlakh", "LOC") in found
+    assert any(t == "2,000" for t, _k in found)
+
+
+def test_long_unpunctuated_text_is_cut_below_the_hard_limit() -> None:
+    text = " ".join(f"word{i}" for i in range(1000))
+    doc = Document("d", "t", text, "d.txt", ((0, len(text)),))
+    cfg = ChunkerConfig(max_words=150, splitter="rules", candidates=False)
+    (ann,) = annotate_documents([doc], cfg)
+    passages = chunk_document(doc, ann, cfg)
+    assert all(count_words(p.text) <= HARD_MAX_WORDS for p in passages)
+    assert " ".join(p.text for p in passages) == text
+
+
+def test_overlap_repeats_sentences() -> None:
+    text = " ".join(f"Sentence number {i} is here with words." for i in range(40))
+    doc = Document("d", "t", text, "d.txt", ((0, len(text)),))
+    cfg = ChunkerConfig(max_words=20, overlap_sentences=1, splitter="rules", candidates=False)
+    (ann,) = annotate_documents([doc], cfg)
+    passages = chunk_document(doc, ann, cfg)
+    for a, b in zip(passages, passages[1:]):
+        assert a.sentences[-1] == b.sentences[0]
+
+
+@pytest.mark.parametrize("kwargs", [{"max_words": 5}, {"max_words": 201}, {"overlap_sentences": -1}, {"splitter": "x"},
+                                    {"splitter": "rules", "candidates": True}])
+def test_config_is_validated(kwargs) -> None:
+    with pytest.raises(ValueError):
+        ChunkerConfig(**kwargs)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from retrieval.cli import admin_app, ask_app
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def index_args(seeds_engine, seeds_dir: Path) -> list[str]:
+    return ["--corpus", str(seeds_dir), "--index", str(seeds_engine.directory.parent / "index")]
+
+
+def test_ask_prints_answer_and_citation(index_args: list[str]) -> None:
+    result = runner.invoke(ask_app, ["where were talks held?", *index_args])
+    assert result.exit_code == 0, result.output
+    assert "Yevlakh" in result.output
+    assert "001_44ea67f2eb9612b6" in result.output or "004_c003e6eed48f7ba6" in result.output
+
+
+def test_ask_json_shape(index_args: list[str]) -> None:
+    result = runner.invoke(ask_app, ["--json", "how many peacekeepers?", *index_args])
+    assert result.exit_code == 0, result.output
+    obj = json.loads(result.stdout)
+    assert {"answer", "score", "citations", "passages", "timings"} <= set(obj)
+    assert obj["citations"] and {"doc_id", "title", "start", "end", "text", "passage_id"} <= set(obj["citations"][0])
+    p = obj["passages"][0]
+    assert {"bm25_score", "bm25_rank", "dense_score", "dense_rank", "fused_score", "rank"} <= set(p)
+
+
+def test_abstention_json_has_null_answer(index_args: list[str]) -> None:
+    result = runner.invoke(ask_app, ["--json", "who won the 2022 World Cup?", *index_args])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["answer"] is None
+
+
+def test_a_question_named_like_a_command_is_a_question(index_args: list[str]) -> None:
+    result = runner.invoke(ask_app, ["eval", *index_args])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x01"])
+def test_empty_question_is_a_clear_error(question: str, index_args: list[str]) -> None:
+    result = runner.invoke(ask_app, [question, *index_args])
+    assert result.exit_code == 2
+    assert "error" in result.output and "Traceback" not in result.output
+
+
+def test_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(ask_app, ["q?", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "i")])
+    assert result.exit_code == 1
+    assert "does not exist" in result.output
+
+
+def test_admin_info_and_search(index_args: list[str]) -> None:
+    result = runner.invoke(admin_app, ["info", *index_args])
+    assert result.exit_code == 0, result.output
+    assert "all-MiniLM-L6-v2" in result.output
+    result = runner.invoke(admin_app, ["search", "Yevlakh", "--json", *index_args])
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert "Yevlakh" in hits[0]["text"]

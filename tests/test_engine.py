@@ -1,0 +1,115 @@
+"""End-to-end behaviour on the seeds corpus (one build per session)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.engine import Engine
+from retrieval.store import IndexCorrupt, IndexMissing
+
+pytestmark = pytest.mark.slow
+
+
+def test_search_returns_evidence_of_both_retrievers(seeds_engine: Engine) -> None:
+    hits = seeds_engine.search("where were talks held?", k=5)
+    assert len(hits) == 5
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert all(h.score >= hits[-1].score for h in hits)
+    assert any(h.bm25_rank is not None and h.dense_rank is not None for h in hits)
+    for h in hits:
+        assert h.title
+
+
+def test_yevlakh_answer_is_cited_at_exact_offsets(seeds_engine: Engine, seeds_dir: Path) -> None:
+    answer = seeds_engine.ask("where were talks held?")
+    assert answer.text == "Yevlakh"
+    assert answer.citations
+    assert {c.doc_id for c in answer.citations} & {"001_44ea67f2eb9612b6", "004_c003e6eed48f7ba6"}
+    for c in answer.citations:
+        original = (seeds_dir / f"{c.doc_id}.txt").read_text(encoding="utf-8")
+        assert original[c.start : c.end] == "Yevlakh"
+        assert original[c.sentence_start : c.sentence_end] == c.sentence
+    assert 0.0 <= answer.score <= 1.0
+
+
+def test_peacekeepers_pooled_across_articles(seeds_engine: Engine) -> None:
+    answer = seeds_engine.ask("how many peacekeepers?")
+    assert answer.text is not None and answer.text.replace(",", "").endswith("2000")
+    assert len({c.doc_id for c in answer.citations}) > 1
+
+
+def test_off_topic_question_abstains(seeds_engine: Engine) -> None:
+    answer = seeds_engine.ask("who won the 2022 World Cup?")
+    assert answer.text is None
+    assert answer.hits  # still shows the closest passages
+
+
+def test_onnx_query_encoder_matches_sentence_transformers(seeds_engine: Engine) -> None:
+    from retrieval.encoders import SentenceTransformerEncoder
+
+    texts = ["where were talks held?", "Both sides said talks would be held on Thursday in the city of Yevlakh.",
+             "ünïcödé and emoji 🙂", "x " * 400]
+    onnx = seeds_engine.encode(texts)
+    st = SentenceTransformerEncoder().encode(texts)
+    cos = (onnx * st).sum(1)
+    assert cos.min() >= 0.9999
+
+
+def test_query_path_does_not_import_heavy_libraries(seeds_engine: Engine) -> None:
+    import subprocess
+
+    code = (
+        "import sys; from retrieval.engine import Engine; "
+        f"e = Engine.open({str(seeds_engine.directory)!r}); e.ask('where were talks held?'); "
+        "bad = [m for m in ('torch', 'sentence_transformers', 'spacy', 'transformers') if m in sys.modules]; "
+        "print(','.join(bad)); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_reopen_gives_identical_results(seeds_engine: Engine) -> None:
+    again = Engine.open(seeds_engine.directory)
+    a = [(h.passage.passage_id, round(h.score, 9)) for h in seeds_engine.search("peacekeepers killed", k=10)]
+    b = [(h.passage.passage_id, round(h.score, 9)) for h in again.search("peacekeepers killed", k=10)]
+    assert a == b
+    assert np.array_equal(again.sentence_vectors, seeds_engine.sentence_vectors)
+
+
+def test_manifest_records_what_built_it(seeds_engine: Engine) -> None:
+    m = seeds_engine.manifest
+    assert m["format_version"] == 1
+    assert m["model"]["name"] == "all-MiniLM-L6-v2" and len(m["model"]["sha256"]) == 64
+    assert len(m["corpus"]["files"]) == 5
+    assert {"passages.jsonl", "dense.faiss", "encoder.onnx", "bm25_weights.npy"} <= set(m["files"])
+    assert m["build"]["chunker"]["max_words"] == 100
+
+
+def test_damaged_file_is_detected(seeds_engine: Engine, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(seeds_engine.directory, copy)
+    with open(copy / "bm25_weights.npy", "r+b") as fh:
+        fh.seek(200)
+        byte = fh.read(1)
+        fh.seek(200)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(IndexCorrupt, match="bm25_weights.npy"):
+        Engine.open(copy)
+    with pytest.raises(IndexMissing):
+        Engine.open(tmp_path / "nothing")
+
+
+def test_changed_corpus_is_noticed(seeds_engine: Engine, seeds_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seeds_dir, corpus)
+    assert seeds_engine.corpus_is_stale(seeds_dir) is False
+    (corpus / "extra.txt").write_text("A new headline with enough words\nNew body text here.\n")
+    assert seeds_engine.corpus_is_stale(corpus) is True

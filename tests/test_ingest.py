@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from retrieval.ingest import CorpusError, IngestReport, find_content_spans, guess_title, load_corpus, split_rough_sentences
+
+
+def _content(text: str) -> str:
+    return " | ".join(text[a:b] for a, b in find_content_spans(text))
+
+
+def test_seed_boilerplate_is_dropped_and_offsets_point_into_the_original(seeds_dir: Path) -> None:
+    docs = {d.doc_id: d for d in load_corpus(seeds_dir)}
+    assert len(docs) == 5
+    for doc in docs.values():
+        original = (seeds_dir / doc.source).read_text(encoding="utf-8")
+        assert doc.text == original
+        kept = " ".join(original[a:b] for a, b in doc.content_spans)
+        for furniture in ("Your support", "Join our commenting forum", "Exit mobile version", "Source: http",
+                          "Latest News", "Advertisement\n", "Spread the love", "Close this search box"):
+            assert furniture not in kept, (doc.doc_id, furniture)
+    independent = docs["000_962b6d648c5af0e4"]
+    kept = " ".join(independent.text[a:b] for a, b in independent.content_spans)
+    assert "The Independent is trusted" not in kept
+    assert "Azerbaijan's president on Wednesday hailed" in kept  # glued to the appeal in the original line
+    assert "Moscow deployed about 2,000 peacekeeping troops" in kept
+
+
+def test_titles_skip_datelines(seeds_dir: Path) -> None:
+    docs = {d.doc_id: d for d in load_corpus(seeds_dir)}
+    assert docs["001_44ea67f2eb9612b6"].title == "Azerbaijan claims victory after Karabakh separatists surrender"
+    assert docs["003_7eacf7dc17d8c290"].title.startswith("Azerbaijan says it has retaken")
+
+
+def test_general_rules_on_unseen_furniture() -> None:
+    text = (
+        "Big storm hits the coastal town of Exampleville overnight\n"
+        "Home | News | Sport | Weather\n"
+        "Subscribe to our newsletter and never miss a story from us.\n"
+        "The storm destroyed 40 houses in Exampleville on Monday, officials said.\n"
+        "• Share\n"
+        "Read more: https://example.com/storm\n"
+        "\"We lost everything,\" said a resident who asked not to be named.\n"
+    )
+    content = _content(text)
+    assert "destroyed 40 houses" in content
+    assert "We lost everything" in content  # first person inside a quote is reporting, not an appeal
+    assert "newsletter" not in content and "Home | News" not in content and "Share" not in content
+    assert "example.com" not in content
+
+
+def test_rough_sentences_split_glued_text() -> None:
+    text = "It makes all the difference.Azerbaijan said Mr. Smith left. Then 2 more came."
+    sents = [text[a:b] for a, b in split_rough_sentences(text)]
+    assert sents == ["It makes all the difference.", "Azerbaijan said Mr. Smith left.", "Then 2 more came."]
+
+
+def test_guess_title_falls_back_to_first_line() -> None:
+    assert guess_title("Short\n\nbody")[0] == "Short"
+    assert guess_title("")[0] == ""
+
+
+def test_bad_files_are_skipped_and_counted(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("A headline that has enough words\nThe body says something useful here today.\n")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9 ol\xe9 \xff\xfe".encode("latin-1"))
+    (tmp_path / "binary.md").write_bytes(b"\x00\x01\x02PNG")
+    (tmp_path / "empty.txt").write_text("   \n")
+    (tmp_path / "ignored.pdf").write_bytes(b"%PDF")
+    (tmp_path / "docs.jsonl").write_text(
+        json.dumps({"id": "j1", "title": "T", "text": "Body text of a JSON record with words."}) + "\n"
+        + "not json\n"
+        + json.dumps({"id": "j1", "text": "duplicate id"}) + "\n"
+    )
+    report = IngestReport()
+    docs = load_corpus(tmp_path, report)
+    assert sorted(d.doc_id for d in docs) == ["good", "j1"]
+    reasons = dict(report.skipped)
+    assert reasons["latin1.txt"] == "not UTF-8 text"
+    assert reasons["binary.md"] == "not UTF-8 text"
+    assert reasons["empty.txt"] == "empty file"
+    assert "docs.jsonl:2" in reasons and "docs.jsonl:3" in reasons
+
+
+def test_missing_and_empty_corpus_raise(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="does not exist"):
+        load_corpus(tmp_path / "nope")
+    with pytest.raises(CorpusError, match="no usable"):
+        load_corpus(tmp_path)
+
+
+def test_symlink_out_of_corpus_is_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("A secret headline with many words\nSecret body text that must not be indexed here.\n")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "ok.txt").write_text("A normal headline with many words\nNormal body text that is fine to index.\n")
+    (corpus / "link.txt").symlink_to(outside)
+    assert [d.doc_id for d in load_corpus(corpus)] == ["ok"]
