@@ -107,6 +107,86 @@ def calibration_rows(engine: Engine, ds: EvalDataset, k: int) -> list[tuple[floa
     return out
 
 
+def threshold_for(conf: np.ndarray, f1s: np.ndarray, answerable: np.ndarray, keep_f1: float) -> dict:
+    """Highest threshold keeping ``keep_f1`` of the answerable F1, and the F1-maximising one beside it."""
+    answerable_f1 = max(float(f1s[answerable].sum()), 1e-9)
+    best_t, best_score, f1max_t, f1max_score = 0.0, -1.0, 0.0, -1.0
+    for t in np.linspace(0.0, 1.0, 201):
+        answer_it = conf >= t
+        score = float(np.where(answerable, np.where(answer_it, f1s, 0.0), np.where(answer_it, 0.0, 1.0)).mean())
+        if score > f1max_score + 1e-12:
+            f1max_t, f1max_score = float(t), score
+        if np.where(answerable & answer_it, f1s, 0.0).sum() / answerable_f1 >= keep_f1:
+            best_t, best_score = float(t), score
+    answer_it = conf >= best_t
+    return {
+        "threshold": best_t, "v2_overall_f1": round(100 * best_score, 2),
+        "abstain_unanswerable": round(float((~answer_it & ~answerable).sum() / max((~answerable).sum(), 1)), 4),
+        "kept_answerable_f1": round(float(np.where(answerable & answer_it, f1s, 0.0).sum() / answerable_f1), 4),
+        "f1_maximising_threshold": f1max_t, "f1_maximising_v2_overall_f1": round(100 * f1max_score, 2),
+    }
+
+
+def reader_stage(args: argparse.Namespace) -> dict:
+    """Fit ReaderSettings on the 'calibration' articles of visible SQuAD v2.0 (never trained on by the reader)."""
+    from retrieval.answer import ReaderSettings, reader_rows, select_reader_answer
+    from retrieval.evaluation.datasets import article_part
+    from retrieval.reader import SpanReader
+
+    v2_path = args.bench_data / "squad" / "dev-v2.0.visible.json"
+    calib = subset_by_articles(load_dataset(v2_path), lambda t: article_part(t) == "calibration", "squad-v2-calibration-part")
+    engine = _engine_for(calib, v2_path)
+    reader = SpanReader(args.reader_dir / "reader-int8.onnx", args.reader_dir / "tokenizer.json")
+    questions = calib.questions
+    print(f"reader calibration: {len(questions)} questions over {len(calib.documents or [])} paragraphs")
+    vectors = engine.encode([q.question for q in questions])
+    per_q = []
+    t0 = time.time()
+    for q, qv in zip(questions, vectors):
+        hits = engine.search_batch([q.question], args.k, query_vectors=qv[None, :])[0][: args.reader_passages]
+        spans = reader.read(q.question, [h.passage.text for h in hits], top_n=20)
+        per_q.append(reader_rows(q.question, hits, spans, engine.idf, engine.tokenizer))
+    print(f"  read {len(questions)} questions in {time.time() - t0:.0f}s")
+    answerable = np.asarray([q.answerable for q in questions])
+
+    def score(settings: ReaderSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        probs, covs, f1s = [], [], []
+        for q, rows in zip(questions, per_q):
+            values = select_reader_answer(rows, settings)
+            best = values[0] if values else None
+            probs.append(best.prob if best else 1e-6)
+            covs.append(best.coverage if best else 0.0)
+            f1s.append(f1(best.text, q.answers) if (best and q.answerable) else 0.0)
+        return np.asarray(probs), np.asarray(covs), np.asarray(f1s)
+
+    best = None
+    for temperature in (0.5, 1.0, 2.0, 4.0):
+        for weight in (0.0, 1.0, 2.0, 4.0, 8.0):
+            settings = ReaderSettings(args.reader_passages, temperature, weight)
+            probs, covs, f1s = score(settings)
+            forced = float(f1s[answerable].mean())
+            # prefer the setting whose pooled probability also separates answerable from unanswerable
+            order = np.argsort(-probs)
+            ranked = answerable[order].astype(float)
+            auc_like = float(np.mean(np.cumsum(ranked) / np.arange(1, len(ranked) + 1)))
+            key = forced + 0.25 * auc_like
+            if best is None or key > best[0]:
+                best = (key, settings, probs, covs, f1s, forced, auc_like)
+    _key, settings, probs, covs, f1s, forced, auc_like = best
+    print(f"  temperature {settings.temperature}, retrieval weight {settings.retrieval_weight}: "
+          f"forced F1 {100 * forced:.1f}, answerable precision-at-rank {auc_like:.3f}")
+    p = np.clip(probs, 1e-6, 1 - 1e-6)
+    feats = np.stack([np.log(p / (1 - p)), covs], axis=1)
+    correct = (f1s >= 0.5).astype(np.float64)
+    cw, cb = fit_logistic(feats, correct, l2=1e-3)
+    conf = 1.0 / (1.0 + np.exp(-(feats @ cw + cb)))
+    op = threshold_for(conf, f1s, answerable, args.keep_f1)
+    print(f"  confidence {cw.tolist()} + {cb:.3f}; {op}")
+    fitted = ReaderSettings(args.reader_passages, settings.temperature, settings.retrieval_weight,
+                            (float(cw[0]), float(cw[1]), float(cb)), op["threshold"])
+    return {"settings": fitted, "meta": {"questions": len(questions), "forced_f1": round(100 * forced, 2), **op}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bench-data", type=Path, default=REPO.parent / "shared" / "bench-data")

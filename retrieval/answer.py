@@ -29,11 +29,15 @@ __all__ = [
     "AnswerModel",
     "FEATURE_NAMES",
     "QuestionAnalysis",
+    "ReaderRow",
+    "ReaderSettings",
     "ScoredValue",
     "analyze_question",
     "candidate_features",
     "normalize_value",
+    "reader_rows",
     "select_answer",
+    "select_reader_answer",
 ]
 
 NUMERIC_KINDS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
@@ -188,6 +192,7 @@ class AnswerModel:
     confidence_coef: tuple[float, float, float]  # (logit of pooled prob, sentence coverage, intercept)
     threshold: float
     meta: dict[str, Any] = field(default_factory=dict)
+    reader: ReaderSettings | None = None
 
     @classmethod
     def default(cls) -> AnswerModel:
@@ -208,6 +213,7 @@ class AnswerModel:
             confidence_coef=tuple(float(c) for c in obj["confidence"]),  # type: ignore[arg-type]
             threshold=float(obj["threshold"]),
             meta=obj.get("meta", {}),
+            reader=ReaderSettings.from_json(obj["reader"]) if obj.get("reader") else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -218,6 +224,7 @@ class AnswerModel:
             "confidence": list(self.confidence_coef),
             "threshold": self.threshold,
             "meta": self.meta,
+            "reader": self.reader.to_json() if self.reader else None,
         }
 
     def confidence(self, pooled_prob: float, coverage: float) -> float:
@@ -407,4 +414,107 @@ def select_answer(
         sv.text = best.text
         sv.coverage = max(m.coverage for m in sv.mentions)
         sv.mentions.sort(key=lambda m: -m.prob)
+    return sorted(values.values(), key=lambda v: (-v.prob, v.key))
+
+
+# --- trained reader -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReaderSettings:
+    """How reader spans become answers; fitted by ``eval/fit_answerer.py --reader``.
+
+    A span's logit is ``(start + end logit) / temperature + retrieval_weight / rank``; spans and the best
+    "no answer" option share one softmax, and a value's probability is the sum over its mentions.
+    """
+
+    passages: int = 5
+    temperature: float = 1.0
+    retrieval_weight: float = 1.0
+    confidence_coef: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    threshold: float = 0.5
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "passages": self.passages, "temperature": self.temperature, "retrieval_weight": self.retrieval_weight,
+            "confidence": list(self.confidence_coef), "threshold": self.threshold,
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> ReaderSettings:
+        return cls(
+            passages=int(obj["passages"]), temperature=float(obj["temperature"]),
+            retrieval_weight=float(obj["retrieval_weight"]),
+            confidence_coef=tuple(float(c) for c in obj["confidence"]),  # type: ignore[arg-type]
+            threshold=float(obj["threshold"]),
+        )
+
+    def confidence(self, prob: float, coverage: float) -> float:
+        a, b, c = self.confidence_coef
+        p = min(max(prob, 1e-6), 1 - 1e-6)
+        return _sigmoid(a * math.log(p / (1 - p)) + b * coverage + c)
+
+
+@dataclass(frozen=True)
+class ReaderRow:
+    """One reader span located in the corpus, with what scoring needs."""
+
+    text: str
+    citation: Citation
+    span_score: float
+    null_score: float
+    rank: int
+    coverage: float
+
+
+def reader_rows(
+    question: str, hits: Sequence[Hit], spans: Sequence[Any], idf: dict[str, float],
+    tokenizer: TokenizerConfig | None = None,
+) -> list[ReaderRow]:
+    """Place reader spans (offsets within ``hits[i].passage.text``) in their documents and sentences."""
+    keywords = tuple(dict.fromkeys(tokenize(question, tokenizer)))
+    rows: list[ReaderRow] = []
+    seen: set[tuple[str, int, int]] = set()
+    for span in spans:
+        hit = hits[span.context_index]
+        p = hit.passage
+        start, end = p.start + span.start, p.start + span.end
+        if (p.doc_id, start, end) in seen or not span.text.strip():
+            continue
+        seen.add((p.doc_id, start, end))
+        s0, s1 = next(((a, b) for a, b in p.sentences if a <= start < b), (p.start, p.end))
+        s1 = max(s1, next((b for a, b in p.sentences if a < end <= b), s1))
+        sentence = p.text[s0 - p.start : s1 - p.start]
+        cov = _coverage(set(_tokens(sentence, tokenizer)), keywords, idf)
+        citation = Citation(
+            doc_id=p.doc_id, title=hit.title, start=start, end=end, text=span.text, passage_id=p.passage_id,
+            sentence=sentence, sentence_start=s0, sentence_end=s1,
+        )
+        rows.append(ReaderRow(span.text, citation, span.score, span.null_score, hit.rank, cov))
+    return rows
+
+
+def select_reader_answer(rows: Sequence[ReaderRow], settings: ReaderSettings) -> list[ScoredValue]:
+    """Softmax over spans and the best no-answer option; values pooled by summing their mentions."""
+    if not rows:
+        return []
+    t = max(settings.temperature, 1e-3)
+    logits = np.asarray([r.span_score / t + settings.retrieval_weight / r.rank for r in rows])
+    null = min(r.null_score for r in rows) / t + settings.retrieval_weight
+    top = max(float(logits.max()), null)
+    weights = np.exp(logits - top)
+    probs = weights / (weights.sum() + math.exp(null - top))
+    values: dict[str, ScoredValue] = {}
+    for row, prob in zip(rows, probs.tolist()):
+        key = normalize_value(row.text)
+        if not key:
+            continue
+        sv = values.setdefault(key, ScoredValue(text=row.text, key=key, prob=0.0))
+        sv.mentions.append(_Mention(row.text, row.citation, prob, row.citation.doc_id, row.coverage))
+        sv.prob += prob
+    for sv in values.values():
+        sv.mentions.sort(key=lambda m: -m.prob)
+        sv.text = sv.mentions[0].text
+        sv.coverage = max(m.coverage for m in sv.mentions)
+        sv.prob = min(sv.prob, 1.0)
     return sorted(values.values(), key=lambda v: (-v.prob, v.key))

@@ -1,59 +1,339 @@
-"""Dense vector index over FAISS: normalised embeddings, inner product = cosine similarity."""
+"""Dense vector index over FAISS: normalised embeddings, inner product = cosine similarity.
+
+Six kinds, one interface (``add`` / ``search`` / ``save`` / ``load``):
+
+=============  ===============================================  ==================  ================================
+kind           structure                                        bytes per vector    search-time parameters
+=============  ===============================================  ==================  ================================
+``flat``       exact scan of float32 vectors                    4 d                 -
+``flat-fp16``  exact scan of float16 vectors                    2 d                 -
+``sq8``        scan of 8-bit scalar-quantised vectors           d                   -
+``hnsw``       HNSW graph over float32 vectors                  4 d + ~8 M          ``ef_search``
+``ivf-flat``   k-means lists of float32 vectors                 4 d + 16            ``nprobe``
+``ivf-pq``     k-means lists of PQ codes, then an exact         m + 16 (+ refine    ``nprobe``, ``rerank``
+               re-rank of a shortlist from a refine store       store: 4 d, d, 0)
+=============  ===============================================  ==================  ================================
+
+Why several: the exact scan is memory-bandwidth bound (n * 4 d bytes per query), fine up to a few hundred thousand
+vectors; beyond that a graph (HNSW) answers in well under a millisecond, and IVF-PQ keeps only compact codes in the
+scanned lists. :func:`choose_index_spec` picks one from corpus size and target recall.
+
+Trained kinds train on the first ``add`` (a seeded sample of it), so add everything in one call. k-means and the
+sample are seeded, so IVF and SQ builds are reproducible; HNSW insertion runs on several threads and its graph can
+differ between builds (the results do not, beyond ties at the recall level measured).
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DenseIndex"]
+__all__ = ["DEFAULT_SEARCH_PARAMS", "KINDS", "DenseIndex", "choose_index_spec", "auto_nlist"]
 
 _PARAMS_FILE = "dense_params.json"
 _INDEX_FILE = "dense.faiss"
 
+KINDS = ("flat", "flat-fp16", "sq8", "hnsw", "ivf-flat", "ivf-pq")
+
+_BUILD_DEFAULTS: dict[str, dict[str, Any]] = {
+    "flat": {},
+    "flat-fp16": {},
+    "sq8": {"train_size": 65536, "seed": 1234},
+    "hnsw": {"M": 32, "ef_construction": 80},
+    "ivf-flat": {"nlist": None, "train_size": None, "seed": 1234},
+    "ivf-pq": {"nlist": None, "m": 48, "nbits": 8, "refine": "flat", "train_size": None, "seed": 1234},
+}
+DEFAULT_SEARCH_PARAMS: dict[str, dict[str, Any]] = {
+    "hnsw": {"ef_search": 64},
+    "ivf-flat": {"nprobe": 16},
+    "ivf-pq": {"nprobe": 16, "rerank": 4.0},
+}
+_REFINE_STORES = ("flat", "fp16", "sq8", "none")
+# k-means sample per list: faiss warns below 39; 32-64 keeps 1M-vector training to seconds on two cores.
+_TRAIN_PER_LIST = 48
+
+# Policy thresholds (see choose_index_spec); measured with retrieval.vector_bench.
+_EXACT_MAX = 200_000
+_HNSW_EF_BY_RECALL = ((0.90, 48), (0.95, 96), (0.98, 192), (0.99, 320))
+
+
+def auto_nlist(n_vectors: int) -> int:
+    """IVF list count: the power of two nearest 2 sqrt(n), at most n / 39 so k-means has enough points per list."""
+    if n_vectors < 1:
+        raise ValueError("n_vectors must be >= 1")
+    nlist = 2 ** round(math.log2(max(2.0 * math.sqrt(n_vectors), 1.0)))
+    return int(max(1, min(nlist, n_vectors // 39)))
+
+
+def choose_index_spec(n_vectors: int, target_recall: float = 0.95) -> dict[str, Any]:
+    """The index kind and parameters for ``n_vectors`` at ``target_recall`` (recall@10 against exact search).
+
+    Policy, from ``ask-engine bench`` (retrieval/vector_bench.py) on MiniLM embeddings of SQuAD + SciFact:
+
+    * ``n <= 200k`` or ``target_recall >= 0.999``: ``flat``. The exact scan reads 1.5 KB per vector at close to memory
+      bandwidth: ~2-4 ms at 20k vectors, ~15-30 ms at 200k on one core, below or near the ONNX question encoder.
+      Nothing to tune, reproducible bit for bit, recall 1.0.
+    * larger: ``hnsw`` with M=32, efConstruction=80 (build time grows with efConstruction; 80 is the smallest at
+      which efSearch can still reach recall 0.99) and efSearch from the target recall: 48 / 96 / 192 / 320 for
+      0.90 / 0.95 / 0.98 / 0.99, about one step above what the benchmark needed at 1M so the target holds for
+      the engine's top-100 too (efSearch is raised to k when k is larger). Sub-millisecond single queries at 1M,
+      >= 50x faster than the exact scan; memory ~4 d + 8 M bytes per vector, a little above flat.
+    * ``ivf-pq`` and ``sq8`` are never chosen automatically: they are for memory-bound deployments
+      (``index_type`` override), at a recall/latency cost the benchmark shows.
+    """
+    if n_vectors < 0:
+        raise ValueError("n_vectors must be >= 0")
+    if not 0.0 < target_recall <= 1.0:
+        raise ValueError("target_recall must be in (0, 1]")
+    if n_vectors <= _EXACT_MAX or target_recall >= 0.999:
+        return {"kind": "flat"}
+    ef = next((ef for r, ef in _HNSW_EF_BY_RECALL if target_recall <= r), _HNSW_EF_BY_RECALL[-1][1])
+    return {"kind": "hnsw", "M": 32, "ef_construction": 80, "ef_search": ef}
+
+
+def _check_positive_int(name: str, value: Any, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _validate(kind: str, dim: int, build: dict[str, Any], search: dict[str, Any]) -> None:
+    for key in ("M", "ef_construction", "m", "ef_search", "nprobe"):
+        if key in build or key in search:
+            _check_positive_int(key, build.get(key, search.get(key)))
+    for key in ("train_size", "nlist"):
+        if key in build:
+            _check_positive_int(key, build[key], allow_none=True)
+    if "seed" in build and (isinstance(build["seed"], bool) or not isinstance(build["seed"], (int, np.integer))
+                            or build["seed"] < 0):
+        raise ValueError("seed must be a non-negative integer")
+    if kind == "ivf-pq":
+        if dim % build["m"]:
+            raise ValueError(f"m={build['m']} must divide dim={dim}")
+        if build["nbits"] not in (4, 8):
+            raise ValueError("nbits must be 4 (fast-scan codes) or 8")
+        if build["refine"] not in _REFINE_STORES:
+            raise ValueError(f"refine must be one of {_REFINE_STORES}")
+    if "rerank" in search and (isinstance(search["rerank"], bool) or not isinstance(search["rerank"], (int, float))
+                               or not search["rerank"] >= 1):
+        raise ValueError("rerank (shortlist size as a multiple of k) must be >= 1")
+
 
 class DenseIndex:
-    """Exact (flat) inner-product search; the same ``add``/``search``/``save``/``load`` shape as :class:`BM25`."""
+    """Inner-product search over one of :data:`KINDS`; the same ``add``/``search``/``save``/``load`` shape as BM25.
 
-    def __init__(self, dim: int = 384, kind: str = "flat") -> None:
+    ``DenseIndex(dim)`` is the exact flat index. Build parameters (``M``, ``nlist``, ``m``...) go to the constructor;
+    search parameters (``ef_search``, ``nprobe``, ``rerank``) too, or later through :meth:`set_search_params`.
+    """
+
+    def __init__(self, dim: int = 384, kind: str = "flat", **params: Any) -> None:
         if dim < 1:
             raise ValueError("dim must be >= 1")
-        if kind != "flat":
-            raise ValueError(f"unknown dense index kind {kind!r}")
-        import faiss
-
+        if kind not in KINDS:
+            raise ValueError(f"unknown dense index kind {kind!r}; expected one of {', '.join(KINDS)}")
+        allowed_build, allowed_search = _BUILD_DEFAULTS[kind], DEFAULT_SEARCH_PARAMS.get(kind, {})
+        unknown = set(params) - set(allowed_build) - set(allowed_search)
+        if unknown:
+            raise ValueError(f"unknown parameter(s) for {kind}: {', '.join(sorted(unknown))}")
         self.dim = dim
         self.kind = kind
-        self._index: Any = faiss.IndexFlatIP(dim)
+        self.build_params = {**allowed_build, **{k: v for k, v in params.items() if k in allowed_build}}
+        self.search_params = {**allowed_search, **{k: v for k, v in params.items() if k in allowed_search}}
+        _validate(kind, dim, self.build_params, self.search_params)
+        self._index: Any = None
+        self._ivf: Any = None
+        if kind not in ("ivf-flat", "ivf-pq") or self.build_params["nlist"] is not None:
+            self._index = self._new_index(self.build_params.get("nlist"))
+
+    # ---- construction -----------------------------------------------------------------------------------------
+
+    def _new_index(self, nlist: int | None) -> Any:
+        import faiss
+
+        d, p, ip = self.dim, self.build_params, faiss.METRIC_INNER_PRODUCT
+        if self.kind == "flat":
+            return faiss.IndexFlatIP(d)
+        if self.kind == "flat-fp16":
+            return faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_fp16, ip)
+        if self.kind == "sq8":
+            return faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit, ip)
+        if self.kind == "hnsw":
+            index = faiss.IndexHNSWFlat(d, int(p["M"]), ip)
+            index.hnsw.efConstruction = int(p["ef_construction"])
+            return index
+        assert nlist is not None
+        quantizer = faiss.IndexFlatIP(d)
+        if self.kind == "ivf-flat":
+            ivf = faiss.IndexIVFFlat(quantizer, d, int(nlist), ip)
+        elif p["nbits"] == 4:
+            ivf = faiss.IndexIVFPQFastScan(quantizer, d, int(nlist), int(p["m"]), 4, ip)
+        else:
+            ivf = faiss.IndexIVFPQ(quantizer, d, int(nlist), int(p["m"]), 8, ip)
+        ivf.own_fields = True
+        quantizer.this.disown()  # the IVF index frees it
+        ivf.cp.seed = int(p["seed"])
+        if self.kind == "ivf-pq":
+            ivf.pq.cp.seed = int(p["seed"])
+            ivf.pq.cp.min_points_per_centroid = 1  # no per-subquantizer warning spam on small data
+        self._ivf = ivf
+        if self.kind == "ivf-flat" or p["refine"] == "none":
+            return ivf
+        store = {
+            "flat": lambda: faiss.IndexFlatIP(d),
+            "fp16": lambda: faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_fp16, ip),
+            "sq8": lambda: faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit, ip),
+        }[p["refine"]]()
+        refine = faiss.IndexRefine(ivf, store)
+        refine.own_fields = True
+        refine.own_refine_index = True
+        ivf.this.disown()
+        store.this.disown()
+        return refine
+
+    def _train_sample(self, vectors: np.ndarray, size: int) -> np.ndarray:
+        if len(vectors) <= size:
+            return vectors
+        rng = np.random.default_rng(int(self.build_params["seed"]))
+        return vectors[np.sort(rng.choice(len(vectors), size, replace=False))]
+
+    def _train(self, vectors: np.ndarray) -> None:
+        p = self.build_params
+        if self.kind == "sq8":
+            self._index.train(self._train_sample(vectors, int(p["train_size"])))
+            return
+        nlist = int(self._ivf.nlist)
+        if len(vectors) < nlist:
+            raise ValueError(f"{self.kind} with nlist={nlist} needs at least {nlist} vectors to train, got {len(vectors)}")
+        if self.kind == "ivf-pq" and len(vectors) < 2 ** int(p["nbits"]):
+            raise ValueError(f"ivf-pq with nbits={p['nbits']} needs at least {2 ** int(p['nbits'])} vectors to train")
+        size = int(p["train_size"] or max(nlist * _TRAIN_PER_LIST, 16384 if self.kind == "ivf-pq" else 0))
+        sample = self._train_sample(vectors, size)
+        self._ivf.cp.max_points_per_centroid = max(1, math.ceil(len(sample) / nlist))  # no second subsample
+        self._index.train(sample)  # IndexRefine trains its base and its store
+
+    # ---- the index interface ----------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        return 0 if self._index is None else int(self._index.ntotal)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """Kind and every parameter (JSON-ready): what the manifest records and ``DenseIndex(dim, **spec)`` rebuilds."""
+        return {"kind": self.kind, **self.build_params, **self.search_params}
 
     def add(self, vectors: np.ndarray) -> None:
+        """Add unit vectors; the first call trains the trained kinds (sq8, ivf-*) on a seeded sample of it."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
             raise ValueError(f"expected vectors of shape (n, {self.dim}), got {vectors.shape}")
+        if len(vectors) == 0:
+            return
+        if self._index is None:  # ivf with nlist chosen from the first batch
+            self.build_params["nlist"] = auto_nlist(len(vectors))
+            self._index = self._new_index(self.build_params["nlist"])
+        if not self._index.is_trained:
+            self._train(vectors)
+        self._apply_search_params()
         self._index.add(vectors)
+        if self._ivf is not None:
+            self._ivf.make_direct_map()  # reconstruct() by id, as for every other kind
+
+    def set_search_params(self, **params: Any) -> None:
+        """Change ``ef_search`` (hnsw), ``nprobe`` (ivf-*) or ``rerank`` (ivf-pq: shortlist = rerank * k)."""
+        allowed = DEFAULT_SEARCH_PARAMS.get(self.kind, {})
+        unknown = set(params) - set(allowed)
+        if unknown:
+            raise ValueError(f"{self.kind} has no search parameter(s) {', '.join(sorted(unknown))}")
+        merged = {**self.search_params, **params}
+        _validate(self.kind, self.dim, self.build_params, merged)
+        self.search_params = merged
+        self._apply_search_params()
+
+    def _apply_search_params(self, k: int = 0) -> None:
+        if self._index is None:
+            return
+        sp = self.search_params
+        if self.kind == "hnsw":
+            self._index.hnsw.efSearch = int(max(sp["ef_search"], k))
+        if self._ivf is not None:
+            self._ivf.nprobe = int(min(sp["nprobe"], self._ivf.nlist))
+        if self.kind == "ivf-pq" and self.build_params["refine"] != "none":
+            self._index.k_factor = float(sp["rerank"])
 
     def search(self, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, ids) per query row, best first; ids are -1 where fewer than k vectors exist."""
+        """Top-k (scores, ids) per query row, best first; ids are -1 only where fewer than k vectors exist.
+
+        An approximate kind can find fewer than k candidates for a query (few IVF lists probed); those rows are
+        searched again exhaustively, so callers never see padding they did not ask for.
+        """
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if queries.shape[1] != self.dim:
             raise ValueError(f"expected queries of dimension {self.dim}, got {queries.shape[1]}")
         if k <= 0 or len(self) == 0:
             empty = np.zeros((queries.shape[0], 0))
             return empty.astype(np.float32), empty.astype(np.int64)
-        scores, ids = self._index.search(queries, min(k, len(self)))
+        k = min(k, len(self))
+        if self.kind == "hnsw":
+            self._index.hnsw.efSearch = int(max(self.search_params["ef_search"], k))
+        scores, ids = self._index.search(queries, k)
+        if self.kind not in ("flat", "flat-fp16", "sq8"):
+            missing = np.flatnonzero((ids < 0).any(axis=1))
+            if len(missing):
+                scores[missing], ids[missing] = self._exhaustive(queries[missing], k)
         return scores, ids
+
+    def _exhaustive(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._ivf is not None:
+            self._ivf.nprobe = int(self._ivf.nlist)
+            try:
+                return self._index.search(queries, k)
+            finally:
+                self._apply_search_params()
+        vectors = self.reconstruct(np.arange(len(self)))  # hnsw: a disconnected corner; rare and small
+        sims = queries @ vectors.T
+        top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(sims, top, axis=1), top.astype(np.int64)
+
+    def reconstruct(self, ids: np.ndarray | list[int]) -> np.ndarray:
+        """Stored vectors by id (decoded from fp16/sq8/PQ codes where that is all the index keeps)."""
+        ids = np.asarray(ids, dtype=np.int64).ravel()
+        if self._index is None or len(ids) == 0:
+            return np.zeros((len(ids), self.dim), dtype=np.float32)
+        return np.stack([self._index.reconstruct(int(i)) for i in ids]).astype(np.float32, copy=False)
+
+    def memory_bytes(self) -> int:
+        """Bytes the index holds in memory (codes, graph links, ids, trained tables); ~ its serialized size."""
+        parts = self.memory_breakdown()
+        return parts["per_vector"] + parts["fixed"]
+
+    def memory_breakdown(self) -> dict[str, int]:
+        """``{"per_vector": bytes that grow with the vectors, "fixed": trained tables, centroids}``; ``refine``
+        (ivf-pq) is the re-rank store's share of ``per_vector``."""
+        if self._index is None:
+            return {"per_vector": 0, "fixed": 0}
+        per_vector, fixed = _faiss_bytes(self._index)
+        out = {"per_vector": per_vector, "fixed": fixed}
+        if self.kind == "ivf-pq" and self.build_params["refine"] != "none":
+            out["refine"] = _faiss_bytes(self._index.refine_index)[0]
+        return out
+
+    # ---- persistence ------------------------------------------------------------------------------------------
 
     def save(self, directory: str | Path) -> list[str]:
         import faiss
 
+        if self._index is None:
+            raise ValueError(f"an empty {self.kind} index has nothing to save; add vectors first")
         directory = Path(directory)
         faiss.write_index(self._index, str(directory / _INDEX_FILE))
-        (directory / _PARAMS_FILE).write_text(json.dumps({"dim": self.dim, "kind": self.kind, "ntotal": len(self)}))
+        meta = {"dim": self.dim, "kind": self.kind, "ntotal": len(self), "build": self.build_params,
+                "search": self.search_params}
+        (directory / _PARAMS_FILE).write_text(json.dumps(meta))
         return [_INDEX_FILE, _PARAMS_FILE]
 
     @classmethod
@@ -62,10 +342,48 @@ class DenseIndex:
 
         directory = Path(directory)
         params = json.loads((directory / _PARAMS_FILE).read_text())
+        kind = str(params["kind"])
+        if kind not in KINDS:
+            raise ValueError(f"{_PARAMS_FILE} names an unknown kind {kind!r}")
         obj = cls.__new__(cls)
-        obj.dim, obj.kind = int(params["dim"]), str(params["kind"])
+        obj.dim, obj.kind = int(params["dim"]), kind
+        obj.build_params = {**_BUILD_DEFAULTS[kind], **params.get("build", {})}
+        obj.search_params = {**DEFAULT_SEARCH_PARAMS.get(kind, {}), **params.get("search", {})}
+        _validate(kind, obj.dim, obj.build_params, obj.search_params)
         flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
         obj._index = faiss.read_index(str(directory / _INDEX_FILE), flags)
+        obj._ivf = faiss.extract_index_ivf(obj._index) if kind.startswith("ivf") else None
         if obj._index.d != obj.dim or obj._index.ntotal != int(params["ntotal"]):
             raise ValueError(f"{_INDEX_FILE} does not match {_PARAMS_FILE}")
+        obj._apply_search_params()
         return obj
+
+
+def _faiss_bytes(index: Any) -> tuple[int, int]:
+    """(bytes growing with ntotal, fixed bytes) of a faiss index: what write_index stores, to within a few KB."""
+    import faiss
+
+    index = faiss.downcast_index(index)
+    if isinstance(index, faiss.IndexRefine):
+        base, store = _faiss_bytes(index.base_index), _faiss_bytes(index.refine_index)
+        return base[0] + store[0], base[1] + store[1]
+    if isinstance(index, faiss.IndexHNSW):
+        h = index.hnsw
+        graph = h.neighbors.size() * 4 + h.offsets.size() * 8 + h.levels.size() * 4
+        storage = _faiss_bytes(index.storage)
+        return graph + storage[0], storage[1]
+    if isinstance(index, faiss.IndexIVF):
+        per_vector = int(index.ntotal) * (int(index.code_size) + 8)  # codes + int64 ids in the lists
+        if index.direct_map.type == faiss.DirectMap.Array:
+            per_vector += int(index.direct_map.array.size()) * 8
+        fixed = sum(_faiss_bytes(index.quantizer))
+        if isinstance(index, (faiss.IndexIVFPQ, faiss.IndexIVFPQFastScan)):
+            fixed += index.pq.centroids.size() * 4
+            if getattr(index, "precomputed_table", None) is not None:
+                fixed += index.precomputed_table.size() * 4
+        return per_vector, fixed
+    if isinstance(index, faiss.IndexScalarQuantizer):
+        return int(index.codes.size()), int(index.sq.trained.size()) * 4
+    if isinstance(index, faiss.IndexFlatCodes):
+        return int(index.codes.size()), 0
+    raise TypeError(f"no size rule for {type(index).__name__}")

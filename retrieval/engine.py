@@ -13,10 +13,18 @@ from typing import Any
 import numpy as np
 
 from retrieval import __version__
-from retrieval.answer import AnswerModel, collect_candidates, select_answer
+from retrieval.answer import (
+    AnswerModel,
+    ScoredValue,
+    collect_candidates,
+    reader_rows,
+    select_answer,
+    select_reader_answer,
+)
 from retrieval.bm25 import BM25
 from retrieval.chunking import ChunkerConfig, annotate_documents, chunk_documents
-from retrieval.dense import DenseIndex
+from retrieval.dense import KINDS as DENSE_KINDS
+from retrieval.dense import DenseIndex, choose_index_spec
 from retrieval.encoders import DEFAULT_MODEL_NAME, EMBEDDING_DIM, OnnxEncoder
 from retrieval.fusion import FusionMode, fuse
 from retrieval.ingest import INGEST_RULES_VERSION, IngestReport, iter_corpus_files, load_corpus
@@ -51,6 +59,14 @@ class BuildConfig:
     bm25_epsilon: float = 0.25
     sentence_vectors: bool = True
     batch_size: int = 64
+    index_type: str = "auto"  # "auto": choose_index_spec(passages, target_recall); or a DenseIndex kind
+    target_recall: float = 0.95
+
+    def __post_init__(self) -> None:
+        if self.index_type != "auto" and self.index_type not in DENSE_KINDS:
+            raise ValueError(f"index_type must be 'auto' or one of {', '.join(DENSE_KINDS)}")
+        if not 0.0 < self.target_recall <= 1.0:
+            raise ValueError("target_recall must be in (0, 1]")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -59,19 +75,28 @@ class BuildConfig:
             "bm25": {"k1": self.bm25_k1, "b": self.bm25_b, "epsilon": self.bm25_epsilon},
             "sentence_vectors": self.sentence_vectors,
             "ingest_rules": INGEST_RULES_VERSION,
+            "index_type": self.index_type,
+            "target_recall": self.target_recall,
         }
 
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """Query-time retrieval settings (defaults measured on SQuAD and SciFact, see README)."""
+    """Query-time settings (defaults measured on SQuAD and SciFact, see README).
+
+    ``answerer``: "reader" (the trained span reader), "heuristic" (typed candidates and a fitted scorer), or "auto"
+    (the reader when its model and fitted settings are installed).
+    """
 
     fusion: FusionMode = FusionMode.CONVEX
     alpha: float = 0.5
     rrf_k: int = 60
     depth: int = 100
+    answerer: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.answerer not in ("auto", "reader", "heuristic"):
+            raise ValueError("answerer must be 'auto', 'reader' or 'heuristic'")
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError("alpha must be in [0, 1]")
         if self.depth < 1 or self.rrf_k < 1:
@@ -113,6 +138,7 @@ class Engine:
         self.answer_model = answer_model
         self.search_config = search_config
         self._encoder: OnnxEncoder | None = None
+        self._reader: Any = None
         self._sentence_offsets = np.cumsum([0] + [len(p.sentences) for p in passages])
         self._idf: dict[str, float] | None = None
         self._idf_scale: float | None = None
@@ -153,7 +179,12 @@ class Engine:
             )
             bm25 = BM25(k1=config.bm25_k1, b=config.bm25_b, epsilon=config.bm25_epsilon, tokenizer=config.tokenizer)
             bm25.add(texts)
-            dense = DenseIndex(EMBEDDING_DIM)
+            spec = (
+                choose_index_spec(len(passages), config.target_recall)
+                if config.index_type == "auto"
+                else {"kind": config.index_type}
+            )
+            dense = DenseIndex(EMBEDDING_DIM, **spec)
             dense.add(vectors)
             with atomic_index_dir(index_dir) as tmp:
                 with open(tmp / "passages.jsonl", "w", encoding="utf-8") as fh:
@@ -176,7 +207,7 @@ class Engine:
                         "dim": EMBEDDING_DIM,
                     },
                     "build": config.to_json(),
-                    "dense": {"kind": dense.kind},
+                    "dense": dense.spec,
                     "corpus": {
                         "path": str(corpus.resolve()),
                         "files": corpus_fingerprint(files),
@@ -350,19 +381,50 @@ class Engine:
         answer.timings = timings
         return answer
 
+    @property
+    def reader(self) -> Any:
+        """The trained span reader (loaded on first use), or None when not installed or not selected."""
+        mode = self.search_config.answerer
+        if mode == "heuristic" or self.answer_model.reader is None:
+            return None
+        if self._reader is None:
+            from retrieval.reader import SpanReader, bundled_reader_paths
+
+            paths = bundled_reader_paths()
+            if paths is None:
+                if mode == "reader":
+                    raise FileNotFoundError("no trained reader is installed (retrieval/data/reader-int8.onnx)")
+                return None
+            self._reader = SpanReader(*paths)
+        return self._reader
+
+    def _reader_values(self, question: str, hits: Sequence[Hit]) -> tuple[list[ScoredValue], Any]:
+        settings = self.answer_model.reader
+        assert settings is not None
+        read = list(hits[: settings.passages])
+        spans = self.reader.read(question, [h.passage.text for h in read], top_n=20)
+        values = select_reader_answer(reader_rows(question, read, spans, self.idf, self.tokenizer), settings)
+        return values, settings
+
     def answer_from_hits(self, question: str, hits: Sequence[Hit], query_vector: np.ndarray) -> Answer:
-        analysis, rows = collect_candidates(
-            question, hits, self.sentence_cosines(query_vector, hits), self.idf, self.tokenizer, self.idf_scale
-        )
-        values = select_answer(rows, self.answer_model)
+        from retrieval.answer import analyze_question
+
+        if self.reader is not None and hits:
+            analysis = analyze_question(question, self.tokenizer)
+            values, calib = self._reader_values(question, hits)
+        else:
+            analysis, rows = collect_candidates(
+                question, hits, self.sentence_cosines(query_vector, hits), self.idf, self.tokenizer, self.idf_scale
+            )
+            values, calib = select_answer(rows, self.answer_model), self.answer_model
         alternatives = [
-            AnswerValue(v.text, v.key, self.answer_model.confidence(v.prob, v.coverage), [m.citation for m in v.mentions])
+            AnswerValue(v.text, v.key, calib.confidence(v.prob, v.coverage), [m.citation for m in v.mentions])
             for v in values[:5]
         ]
         if not values:
             return Answer(question, None, 0.0, hits=list(hits), question_type=analysis.qtype)
         best = alternatives[0]
-        if best.score < self.answer_model.threshold:
+        if best.score < calib.threshold:
             return Answer(
                 question, None, best.score, alternatives=alternatives, hits=list(hits), question_type=analysis.qtype
             )

@@ -23,6 +23,7 @@ __all__ = [
     "detect_format",
     "load_dataset",
     "article_half",
+    "article_part",
     "dataset_fingerprint",
     "subset_by_articles",
 ]
@@ -358,6 +359,14 @@ def _hash_file(h: Any, path: Path) -> None:
 def article_half(title: str) -> str:
     """Deterministic split of SQuAD articles: 'calibration' (fitting thresholds) or 'heldout' (reporting)."""
     return "calibration" if int(hashlib.sha256(title.encode("utf-8")).hexdigest(), 16) % 2 == 0 else "heldout"
+
+
+def article_part(title: str) -> str:
+    """Three-way split of SQuAD articles: 'heldout' (reporting only), 'reader' (the reader's no-answer training
+    examples) and 'calibration' (answerer weights, confidence curve and threshold)."""
+    if article_half(title) == "heldout":
+        return "heldout"
+    return "reader" if int(hashlib.sha256(("reader:" + title).encode()).hexdigest(), 16) % 2 == 0 else "calibration"
 
 
 def subset_by_articles(dataset: EvalDataset, keep: Callable[[str], bool], name: str) -> EvalDataset:

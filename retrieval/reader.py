@@ -1,0 +1,108 @@
+"""The trained span reader at query time: onnxruntime + tokenizers, no torch.
+
+Each passage is paired with the question ([CLS] question [SEP] passage [SEP]), cut into strided windows, and the
+model's start/end logits give the best span per window; the [CLS] logits give the window's "no answer" score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["ReaderSpan", "SpanReader", "bundled_reader_paths"]
+
+MAX_LEN = 256
+STRIDE = 128
+MAX_ANSWER_TOKENS = 30
+
+
+@dataclass(frozen=True)
+class ReaderSpan:
+    """A span of ``contexts[context_index]`` with its start+end logit score and the window's no-answer score."""
+
+    context_index: int
+    start: int
+    end: int
+    text: str
+    score: float
+    null_score: float
+
+
+def bundled_reader_paths() -> tuple[Path, Path] | None:
+    """The shipped int8 reader and its tokenizer, or None when this install has none."""
+    from importlib import resources
+
+    base = Path(str(resources.files("retrieval").joinpath("data")))
+    model, tok = base / "reader-int8.onnx", base / "reader-tokenizer.json"
+    return (model, tok) if model.is_file() and tok.is_file() else None
+
+
+class SpanReader:
+    """Extractive reader over ONNX start/end logits."""
+
+    def __init__(self, onnx_path: str | Path, tokenizer_path: str | Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        if threads:
+            opts.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(MAX_LEN, stride=STRIDE, strategy="only_second")
+
+    def _windows(self, question: str, contexts: Sequence[str]) -> list[tuple[int, object]]:
+        out = []
+        for ci, ctx in enumerate(contexts):
+            enc = self.tokenizer.encode(question, ctx)
+            out.append((ci, enc))
+            out.extend((ci, ov) for ov in enc.overflowing)
+        return out
+
+    def read(self, question: str, contexts: Sequence[str], top_n: int = 3, per_window: int = 3) -> list[ReaderSpan]:
+        """The best ``top_n`` spans over all contexts, best first (score = start logit + end logit)."""
+        if not contexts or not question.strip():
+            return []
+        windows = self._windows(question, contexts)
+        width = max(len(w.ids) for _ci, w in windows)
+        ids = np.zeros((len(windows), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        types = np.zeros_like(ids)
+        for r, (_ci, w) in enumerate(windows):
+            n = len(w.ids)
+            ids[r, :n] = w.ids
+            mask[r, :n] = 1
+            types[r, :n] = w.type_ids
+        starts, ends = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+        spans: list[ReaderSpan] = []
+        for r, (ci, w) in enumerate(windows):
+            seq = w.sequence_ids
+            ctx_tokens = np.asarray([k for k, sid in enumerate(seq) if sid == 1])
+            if ctx_tokens.size == 0:
+                continue
+            s_log, e_log = starts[r], ends[r]
+            null = float(s_log[0] + e_log[0])
+            top_s = ctx_tokens[np.argsort(-s_log[ctx_tokens])[:20]]
+            top_e = ctx_tokens[np.argsort(-e_log[ctx_tokens])[:20]]
+            found = []
+            for a in top_s:
+                for b in top_e:
+                    if a <= b < a + MAX_ANSWER_TOKENS:
+                        found.append((float(s_log[a] + e_log[b]), int(a), int(b)))
+            found.sort(reverse=True)
+            for score, a, b in found[:per_window]:
+                c0, c1 = w.offsets[a][0], w.offsets[b][1]
+                spans.append(ReaderSpan(ci, c0, c1, contexts[ci][c0:c1], score, null))
+        spans.sort(key=lambda s: -s.score)
+        seen, unique = set(), []
+        for s in spans:
+            key = (s.context_index, s.start, s.end)
+            if key not in seen:
+                seen.add(key)
+                unique.append(s)
+        return unique[:top_n]

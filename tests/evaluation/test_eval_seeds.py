@@ -1,0 +1,36 @@
+"""Regression guard: the seeds gold set through the real engine, with floors set below measured figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.evaluation.datasets import load_dataset
+from retrieval.evaluation.runner import evaluate_answers, evaluate_retrieval, run_methods
+
+pytestmark = pytest.mark.slow
+GOLD = Path(__file__).resolve().parents[2] / "eval" / "seeds_gold.jsonl"
+
+
+@pytest.fixture(scope="module")
+def seeds_report(seeds_engine):
+    ds = load_dataset(GOLD)
+    runs, vectors = run_methods(seeds_engine, [q.question for q in ds.questions])
+    retrieval = evaluate_retrieval(seeds_engine, ds.questions, runs)
+    answers = evaluate_answers(seeds_engine, ds.questions, vectors, None, "open")
+    return retrieval, answers
+
+
+def test_retrieval_floors(seeds_report) -> None:
+    retrieval, _ = seeds_report
+    for method in ("bm25", "dense", "hybrid-rrf", "hybrid-convex"):
+        assert retrieval[method]["answer_recall@20"] >= 0.85, method
+    assert retrieval["hybrid-convex"]["answer_recall@5"] >= 0.80
+
+
+def test_answer_floors(seeds_report) -> None:
+    _, answers = seeds_report
+    assert answers["forced_f1"] >= 45.0
+    ab = answers["abstention"]
+    assert ab["abstained_on_unanswerable"] >= 0.5 * ab["unanswerable"]

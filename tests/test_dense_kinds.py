@@ -1,0 +1,262 @@
+"""Every dense index kind against exact search; persistence, the index-choice policy, the benchmark smoke run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.dense import KINDS, DenseIndex, auto_nlist, choose_index_spec
+from retrieval.vector_bench import clustered_vectors, recall_at_k
+
+DIM = 64
+K = 10
+
+# kind, parameters, recall@10 floor on 5k clustered vectors (measured 0.97-1.0; the floors leave room for BLAS and
+# thread-count differences between machines, not for a broken index)
+APPROX = [
+    ("flat-fp16", {}, 0.99),
+    ("sq8", {}, 0.90),
+    ("hnsw", {"M": 16, "ef_construction": 40, "ef_search": 64}, 0.95),
+    ("ivf-flat", {"nprobe": 8}, 0.90),
+    ("ivf-pq", {"m": 16, "nprobe": 8, "rerank": 4.0}, 0.90),
+    ("ivf-pq", {"m": 16, "nprobe": 8, "refine": "sq8"}, 0.85),
+]
+
+
+@pytest.fixture(autouse=True)
+def _one_faiss_thread():
+    """Single-threaded faiss: results independent of the machine, and no OpenMP spinning on busy CI cores."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    yield
+    faiss.omp_set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    db = clustered_vectors(5000, DIM, n_clusters=40, seed=0)
+    queries = clustered_vectors(200, DIM, n_clusters=40, seed=0, spread=1.5)  # same centres, wider: held apart
+    truth = np.argsort(-(queries @ db.T), axis=1, kind="stable")[:, :K]
+    return db, queries, truth
+
+
+def _built(kind: str, params: dict, db: np.ndarray) -> DenseIndex:
+    index = DenseIndex(DIM, kind, **params)
+    index.add(db)
+    return index
+
+
+@pytest.mark.parametrize(("kind", "params", "floor"), APPROX, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(APPROX)])
+def test_approximate_kinds_against_exact(data, kind: str, params: dict, floor: float) -> None:
+    db, queries, truth = data
+    index = _built(kind, params, db)
+    scores, ids = index.search(queries, K)
+    assert ids.shape == (len(queries), K) and (ids >= 0).all()
+    assert recall_at_k(ids, truth, K) >= floor
+    assert (np.diff(scores, axis=1) <= 1e-6).all()  # best first
+    if kind == "ivf-pq" and params.get("refine", "flat") == "flat":  # re-ranked: exact inner products
+        assert np.allclose(scores, np.einsum("qd,qkd->qk", queries, db[ids]), atol=1e-5)
+
+
+def test_flat_is_exact(data) -> None:
+    db, queries, truth = data
+    assert np.array_equal(_built("flat", {}, db).search(queries, K)[1], truth)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_save_load_round_trip(data, tmp_path: Path, kind: str) -> None:
+    db, queries, _ = data
+    params = {"m": 16} if kind == "ivf-pq" else {}
+    index = _built(kind, params, db)
+    if kind in ("hnsw", "ivf-flat", "ivf-pq"):
+        index.set_search_params(**{"hnsw": {"ef_search": 40}, "ivf-flat": {"nprobe": 5},
+                                   "ivf-pq": {"nprobe": 5, "rerank": 3.0}}[kind])
+    before = index.search(queries, K)
+    assert sorted(index.save(tmp_path)) == ["dense.faiss", "dense_params.json"]
+    loaded = DenseIndex.load(tmp_path)
+    after = loaded.search(queries, K)
+    assert loaded.spec == index.spec and len(loaded) == len(db)
+    assert np.array_equal(after[1], before[1]) and np.array_equal(after[0], before[0])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_memory_and_reconstruct(data, tmp_path: Path, kind: str) -> None:
+    db, _, _ = data
+    index = _built(kind, {"m": 16} if kind == "ivf-pq" else {}, db)
+    index.save(tmp_path)
+    on_disk = (tmp_path / "dense.faiss").stat().st_size
+    assert abs(index.memory_bytes() - on_disk) <= 0.01 * on_disk + 16384
+    parts = index.memory_breakdown()
+    assert parts["per_vector"] + parts["fixed"] == index.memory_bytes()
+    rec = index.reconstruct([0, 17, 4999])
+    tolerance = {"flat": 0, "flat-fp16": 1e-3, "sq8": 2e-2}.get(kind, 1e-6)
+    assert rec.shape == (3, DIM) and np.abs(rec - db[[0, 17, 4999]]).max() <= tolerance
+
+
+def test_compressed_sizes(data) -> None:
+    db, _, _ = data
+    flat = _built("flat", {}, db).memory_breakdown()["per_vector"]
+    assert _built("flat-fp16", {}, db).memory_breakdown()["per_vector"] == flat // 2
+    assert _built("sq8", {}, db).memory_breakdown()["per_vector"] == flat // 4
+    codes = _built("ivf-pq", {"m": 16, "refine": "none"}, db).memory_breakdown()["per_vector"]
+    assert codes == len(db) * (16 + 8 + 8)  # PQ code, list id, direct-map entry
+
+
+@pytest.mark.parametrize("kind", ["sq8", "ivf-flat", "ivf-pq"])
+def test_trained_kinds_are_deterministic(data, kind: str) -> None:
+    db, queries, _ = data
+    params = {"m": 16} if kind == "ivf-pq" else {}
+    a, b = _built(kind, params, db).search(queries, K), _built(kind, params, db).search(queries, K)
+    assert np.array_equal(a[1], b[1]) and np.array_equal(a[0], b[0])
+
+
+def test_search_params_trade_recall(data) -> None:
+    db, queries, truth = data
+    index = _built("ivf-flat", {}, db)
+    recalls = []
+    for nprobe in (1, 4, index.build_params["nlist"]):
+        index.set_search_params(nprobe=nprobe)
+        recalls.append(recall_at_k(index.search(queries, K)[1], truth, K))
+    assert recalls == sorted(recalls) and recalls[-1] == 1.0
+    with pytest.raises(ValueError):
+        index.set_search_params(ef_search=10)
+    with pytest.raises(ValueError):
+        index.set_search_params(nprobe=0)
+
+
+def test_never_pads_when_enough_vectors(data) -> None:
+    db, queries, _ = data
+    index = _built("ivf-flat", {"nlist": 64, "nprobe": 1}, db)  # ~80 vectors per list
+    _, ids = index.search(queries[:20], 300)
+    assert ids.shape == (20, 300) and (ids >= 0).all()
+    assert all(len(set(row)) == 300 for row in ids.tolist())
+
+
+def test_hnsw_ef_search_covers_k(data) -> None:
+    db, queries, truth = data
+    index = _built("hnsw", {"M": 8, "ef_construction": 20, "ef_search": 4}, db)
+    _, ids = index.search(queries, 100)
+    assert (ids >= 0).all() and index.spec["ef_search"] == 4
+
+
+def test_constructor_validation() -> None:
+    with pytest.raises(ValueError, match="unknown dense index kind"):
+        DenseIndex(8, kind="lsh")
+    with pytest.raises(ValueError, match="unknown parameter"):
+        DenseIndex(8, kind="flat", nprobe=4)
+    with pytest.raises(ValueError):
+        DenseIndex(64, kind="hnsw", M=0)
+    with pytest.raises(ValueError, match="divide"):
+        DenseIndex(64, kind="ivf-pq", m=48)
+    with pytest.raises(ValueError):
+        DenseIndex(64, kind="ivf-pq", m=16, refine="pq")
+    with pytest.raises(ValueError):
+        DenseIndex(64, kind="ivf-pq", m=16, rerank=0.5)
+    with pytest.raises(ValueError, match="at least"):
+        DenseIndex(64, kind="ivf-pq", m=16).add(clustered_vectors(100, 64))
+    with pytest.raises(ValueError, match="nothing to save"):
+        DenseIndex(64, kind="ivf-flat").save(Path("."))
+
+
+def test_empty_and_default_index() -> None:
+    index = DenseIndex(8)
+    assert index.kind == "flat" and index.spec == {"kind": "flat"}
+    assert index.search(np.zeros(8, dtype=np.float32), 5)[1].shape == (1, 0)
+    ivf = DenseIndex(8, "ivf-flat")
+    assert len(ivf) == 0 and ivf.search(np.zeros((2, 8), dtype=np.float32), 5)[1].shape == (2, 0)
+
+
+def test_loads_indexes_written_before_kinds(tmp_path: Path, data) -> None:
+    """Indexes from before this change have only dim/kind/ntotal in dense_params.json."""
+    import faiss
+
+    db, queries, truth = data
+    raw = faiss.IndexFlatIP(DIM)
+    raw.add(db)
+    faiss.write_index(raw, str(tmp_path / "dense.faiss"))
+    (tmp_path / "dense_params.json").write_text(json.dumps({"dim": DIM, "kind": "flat", "ntotal": len(db)}))
+    assert np.array_equal(DenseIndex.load(tmp_path).search(queries, K)[1], truth)
+
+
+# ---- policy -------------------------------------------------------------------------------------------------------
+
+
+def test_policy_choices() -> None:
+    assert choose_index_spec(0) == {"kind": "flat"}
+    assert choose_index_spec(10_000) == {"kind": "flat"}
+    assert choose_index_spec(100_000) == {"kind": "flat"}  # target: recall >= 0.98 at 100k
+    assert choose_index_spec(200_000) == {"kind": "flat"}
+    big = choose_index_spec(1_000_000)
+    assert big["kind"] == "hnsw" and big["M"] == 32
+    efs = [choose_index_spec(1_000_000, r)["ef_search"] for r in (0.5, 0.9, 0.95, 0.98, 0.99, 0.995)]
+    assert efs == sorted(efs) and efs[2] == big["ef_search"]
+    assert choose_index_spec(10_000_000, target_recall=1.0) == {"kind": "flat"}
+    spec = choose_index_spec(1_000_000, 0.99)
+    assert DenseIndex(16, **spec).spec == spec  # every spec builds as it is
+    with pytest.raises(ValueError):
+        choose_index_spec(-1)
+    with pytest.raises(ValueError):
+        choose_index_spec(10, target_recall=0.0)
+
+
+def test_auto_nlist() -> None:
+    assert auto_nlist(1_000_000) == 2048 and auto_nlist(100_000) == 512
+    assert auto_nlist(10_000) == 256 and auto_nlist(1000) == 25 and auto_nlist(10) == 1
+
+
+def test_build_config_index_type() -> None:
+    from retrieval.engine import BuildConfig
+
+    cfg = BuildConfig(index_type="hnsw", target_recall=0.9)
+    assert cfg.to_json()["index_type"] == "hnsw" and cfg.to_json()["target_recall"] == 0.9
+    with pytest.raises(ValueError):
+        BuildConfig(index_type="annoy")
+    with pytest.raises(ValueError):
+        BuildConfig(target_recall=1.5)
+
+
+# ---- benchmark ----------------------------------------------------------------------------------------------------
+
+
+def test_benchmark_smoke(tmp_path: Path) -> None:
+    from retrieval.vector_bench import run_benchmark
+
+    report = run_benchmark((2000,), tmp_path, smoke=True)
+    assert {p.name for p in tmp_path.iterdir()} == {"vector_bench.json", "vector_bench.md", "vector_bench.png"}
+    saved = json.loads((tmp_path / "vector_bench.json").read_text())
+    (size,) = saved["sizes"]
+    assert size["n"] == 2000 and size["synthetic"] > 0
+    kinds = {r["kind"] for r in size["rows"]}
+    assert set(KINDS) | {"numpy"} <= kinds
+    for row in size["rows"]:
+        assert 0.0 <= row["recall@k"] <= 1.0 and row["bytes_per_vector"] > 0 and row["p50_ms_1t"] > 0
+    assert next(r for r in size["rows"] if r["kind"] == "flat")["recall@k"] == 1.0
+    assert size["summary"]["auto"]["measured"] and report["bandwidth"]["one_thread_gbps"] > 0
+    assert "| flat |" in (tmp_path / "vector_bench.md").read_text()
+    assert (tmp_path / "vector_bench.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bench_command_smoke(tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from retrieval.cli_bench import parse_sizes, register
+
+    assert parse_sizes("10000, 100k,1M") == (10_000, 100_000, 1_000_000)
+    with pytest.raises(ValueError):
+        parse_sizes("10k,lots")
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)  # two commands: typer then dispatches by name
+    result = CliRunner().invoke(app, ["bench", "--smoke", "--sizes", "1500", "--kinds", "flat,hnsw",
+                                      "--out", str(tmp_path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "vector_bench.json").read_text())["sizes"][0]["rows"]
+    assert {r["kind"] for r in rows} == {"flat", "hnsw"}
+    bad = CliRunner().invoke(app, ["bench", "--smoke", "--sizes", "abc", "--out", str(tmp_path)])
+    assert bad.exit_code == 2
