@@ -13,7 +13,6 @@ ONNX (fp32 and int8 dynamic per-channel quantisation) and reports F1 of both on 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os

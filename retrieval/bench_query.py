@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cold_and_warm"]
+__all__ = ["cold_and_warm", "encoder_agreement"]
 
 _REFERENCE = (
     "import os; os.environ['HF_HUB_OFFLINE']='1'\n"
@@ -72,3 +72,15 @@ def cold_and_warm(
         "warm_stage_p50_ms": {k: round(statistics.median(v), 2) for k, v in stages.items()},
         "warm_runs": warm_runs,
     }
+
+
+def encoder_agreement(index: Path, corpus_texts: list[str]) -> dict[str, Any]:
+    """Cosine between the ONNX query encoder and sentence-transformers on the same texts (min, mean)."""
+    import numpy as np
+
+    from retrieval.encoders import OnnxEncoder, SentenceTransformerEncoder
+
+    onnx = OnnxEncoder(index / "encoder.onnx", index / "tokenizer.json").encode(corpus_texts)
+    st = SentenceTransformerEncoder().encode(corpus_texts)
+    cos = (onnx * st).sum(1)
+    return {"texts": len(corpus_texts), "min_cosine": float(cos.min()), "mean_cosine": float(np.mean(cos))}

@@ -49,8 +49,16 @@ def _console(stderr: bool = False):  # noqa: ANN202 - rich imported lazily
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    _console(stderr=True).print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    """Print ``error: message`` as one line on stderr (never wrapped, never read as markup) and exit ``code``."""
+    from rich.markup import escape
+
+    message = " ".join(str(message).split())
+    _console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def _os_error(exc: OSError, where: Path) -> typer.Exit:
+    return _fail(f"cannot read or write {exc.filename or where}: {exc.strerror or exc}")
 
 
 @contextlib.contextmanager
@@ -74,15 +82,17 @@ def _progress_factory(quiet: bool) -> Iterator[Callable[[str, int], Callable[[in
 
 
 def _build(corpus: Path, index: Path, quiet: bool, reason: str) -> Engine:
+    from rich.markup import escape
+
     from retrieval.engine import Engine
     from retrieval.ingest import IngestReport
 
     err = _console(stderr=True)
     if not quiet:
-        err.print(f"{reason}: building the index for {corpus} in {index}")
+        err.print(escape(f"{reason}: building the index for {corpus} in {index}"), soft_wrap=True)
     report = IngestReport()
     with _progress_factory(quiet) as progress:
-        engine = Engine.build(corpus, index, progress=progress, report=report)
+        engine = Engine.build(corpus, index, config=config, progress=progress, report=report)  # type: ignore[arg-type]
     if not quiet:
         counts = engine.manifest["counts"]
         err.print(
@@ -90,7 +100,7 @@ def _build(corpus: Path, index: Path, quiet: bool, reason: str) -> Engine:
             + (f"; skipped {len(report.skipped)} file(s)" if report.skipped else "")
         )
         for name, why in report.skipped:
-            err.print(f"  [yellow]skipped[/] {name}: {why}")
+            err.print(f"  [yellow]skipped[/] {escape(name)}: {escape(why)}", soft_wrap=True)
     return engine
 
 
@@ -189,6 +199,8 @@ def ask(
         raise _fail(f"{exc}; rebuild with: ask-engine build --corpus {corpus} --index {index}") from None
     except CorpusError as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _os_error(exc, index) from None
     if as_json:
         sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
     else:
@@ -199,18 +211,33 @@ def ask(
 def build(
     corpus: CorpusOpt = None,
     index: IndexOpt = None,
+    index_type: Annotated[str, typer.Option("--index-type", help="auto, flat, flat-fp16, sq8, hnsw, ivf-flat or ivf-pq.")] = "auto",
+    target_recall: Annotated[float, typer.Option("--target-recall", min=0.5, max=1.0, help="Recall@10 the auto policy aims for.")] = 0.95,
+    max_words: Annotated[int, typer.Option("--max-words", min=10, max=200, help="Passage length bound.")] = 100,
+    overlap: Annotated[int, typer.Option("--overlap", min=0, max=5, help="Sentences repeated between passages.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Build (or rebuild) the index of a corpus folder."""
+    from retrieval.chunking import ChunkerConfig
+    from retrieval.engine import BuildConfig
     from retrieval.ingest import CorpusError
     from retrieval.store import IndexError_
 
     corpus = corpus or default_corpus()
     index = index or default_index_for(corpus)
     try:
-        _build(corpus, index, quiet, "build")
+        config = BuildConfig(
+            chunker=ChunkerConfig(max_words=max_words, overlap_sentences=overlap),
+            index_type=index_type, target_recall=target_recall,
+        )
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+    try:
+        _build(corpus, index, quiet, "build", config)
     except (CorpusError, IndexError_) as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _os_error(exc, index) from None
 
 
 @admin_app.command()
@@ -248,6 +275,7 @@ def search(
     index: IndexOpt = None,
 ) -> None:
     """Passage search (no answer extraction)."""
+    from retrieval.ingest import CorpusError
     from retrieval.store import IndexError_
 
     query = _validate_question(query)
@@ -258,8 +286,10 @@ def search(
     try:
         engine = open_or_build(corpus, index, quiet=as_json)
         hits = engine.search(query, k=k, mode=mode)
-    except IndexError_ as exc:
+    except (CorpusError, IndexError_) as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _os_error(exc, index) from None
     if as_json:
         sys.stdout.write(json.dumps([h.to_json() for h in hits], ensure_ascii=False) + "\n")
         return
@@ -323,7 +353,7 @@ def eval_command(
                 modes = []
             for mode in modes:
                 report["answers"].append(
-                    evaluate_answers(engine, ds.questions, vectors, runs["hybrid-convex"].rankings, mode, k,
+                    evaluate_answers(engine, ds.questions, vectors, mode, k,
                                      progress(f"Answering ({mode})", len(ds.questions)))
                 )
     except (DatasetFormatError, CorpusError, IndexError_) as exc:
@@ -365,11 +395,24 @@ def bench_query_command(
 
     corpus = corpus or default_corpus()
     index = index or default_index_for(corpus)
-    open_or_build(corpus, index)
-    result = cold_and_warm(index, corpus, question, runs)
+    engine = open_or_build(corpus, index)
+    from retrieval.bench_query import encoder_agreement
+
+    texts = [p.text for p in engine.passages] + [question, "how many peacekeepers?", "who won the 2022 World Cup?"]
+    result = {**cold_and_warm(index, corpus, question, runs),
+              "onnx_vs_sentence_transformers": encoder_agreement(engine.directory, texts)}
     out = _console()
     for key, value in result.items():
         out.print(f"{key:36s} {value}")
+
+
+def _register_bench() -> None:
+    from retrieval.cli_bench import register
+
+    register(admin_app)
+
+
+_register_bench()
 
 
 def ask_main() -> None:

@@ -37,14 +37,14 @@ def register(admin_app: typer.Typer) -> None:
     @admin_app.command("bench")
     def bench_command(
         sizes: Annotated[
-            Optional[str], typer.Option("--sizes", help=f"Database sizes, comma-separated [default: {_DEFAULT_SIZES}; "
-                                                         f"{_SMOKE_SIZES} with --smoke].")
+            Optional[str], typer.Option("--sizes", help=f"Database sizes, comma-separated, 100k/1M allowed (default "
+                                                         f"{_DEFAULT_SIZES}; {_SMOKE_SIZES} with --smoke).")
         ] = None,
         out: Annotated[Path, typer.Option("--out", help="Folder for vector_bench.json/.md/.png.")] = (
             _REPO_ROOT / "bench" / "results"
         ),
         max_real: Annotated[
-            Optional[int], typer.Option("--max-real", min=0, help="Embed at most this many real passages "
+            Optional[int], typer.Option("--max-real", min=100, help="Embed at most this many real passages "
                                                                   "(the rest of each size is synthetic).")
         ] = None,
         queries: Annotated[int, typer.Option("--queries", min=1, help="Real question vectors to search.")] = 1000,
@@ -77,7 +77,7 @@ def register(admin_app: typer.Typer) -> None:
         if not smoke and not data.is_dir():
             raise _fail(f"bench data not found at {data} (use --data, or --smoke)", 2)
         err = _console(stderr=True)
-        log = (lambda _m: None) if quiet else (lambda m: err.print(m, markup=False, highlight=False))
+        log = (lambda _m: None) if quiet else (lambda m: err.print(m, markup=False, highlight=False, soft_wrap=True))
         try:
             with _progress_factory(quiet) as progress:
                 run_benchmark(size_tuple, out, config, data_dir=data, smoke=smoke, progress=progress, log=log)

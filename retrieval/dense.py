@@ -10,17 +10,21 @@ kind           structure                                        bytes per vector
 ``sq8``        scan of 8-bit scalar-quantised vectors           d                   -
 ``hnsw``       HNSW graph over float32 vectors                  4 d + ~8 M          ``ef_search``
 ``ivf-flat``   k-means lists of float32 vectors                 4 d + 16            ``nprobe``
-``ivf-pq``     k-means lists of PQ codes, then an exact         m + 16 (+ refine    ``nprobe``, ``rerank``
-               re-rank of a shortlist from a refine store       store: 4 d, d, 0)
+``ivf-pq``     k-means lists of 8-bit PQ codes, then an exact   m + 16, plus the    ``nprobe``, ``rerank``
+               re-rank of a shortlist (``rerank`` x k) from a   refine store: 4 d
+               refine store (``refine``: flat / fp16 / sq8 /    / 2 d / d / 0
+               none)
 =============  ===============================================  ==================  ================================
+
+(IVF kinds: 8 bytes of list id and 8 of direct map per vector, so ``reconstruct`` works for every kind.)
 
 Why several: the exact scan is memory-bandwidth bound (n * 4 d bytes per query), fine up to a few hundred thousand
 vectors; beyond that a graph (HNSW) answers in well under a millisecond, and IVF-PQ keeps only compact codes in the
 scanned lists. :func:`choose_index_spec` picks one from corpus size and target recall.
 
 Trained kinds train on the first ``add`` (a seeded sample of it), so add everything in one call. k-means and the
-sample are seeded, so IVF and SQ builds are reproducible; HNSW insertion runs on several threads and its graph can
-differ between builds (the results do not, beyond ties at the recall level measured).
+sample are seeded, so IVF and SQ builds repeat exactly on the same machine and thread count; HNSW inserts on
+several threads, so its graph, and some of its approximate results, can differ from one build to the next.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_SEARCH_PARAMS", "KINDS", "DenseIndex", "choose_index_spec", "auto_nlist"]
+__all__ = ["DEFAULT_SEARCH_PARAMS", "KINDS", "DenseIndex", "auto_nlist", "choose_index_spec"]
 
 _PARAMS_FILE = "dense_params.json"
 _INDEX_FILE = "dense.faiss"
@@ -45,7 +49,7 @@ _BUILD_DEFAULTS: dict[str, dict[str, Any]] = {
     "sq8": {"train_size": 65536, "seed": 1234},
     "hnsw": {"M": 32, "ef_construction": 80},
     "ivf-flat": {"nlist": None, "train_size": None, "seed": 1234},
-    "ivf-pq": {"nlist": None, "m": 48, "nbits": 8, "refine": "flat", "train_size": None, "seed": 1234},
+    "ivf-pq": {"nlist": None, "m": 48, "refine": "flat", "train_size": None, "seed": 1234},
 }
 DEFAULT_SEARCH_PARAMS: dict[str, dict[str, Any]] = {
     "hnsw": {"ef_search": 64},
@@ -58,7 +62,7 @@ _TRAIN_PER_LIST = 48
 
 # Policy thresholds (see choose_index_spec); measured with retrieval.vector_bench.
 _EXACT_MAX = 200_000
-_HNSW_EF_BY_RECALL = ((0.90, 48), (0.95, 96), (0.98, 192), (0.99, 320))
+_HNSW_EF_BY_RECALL = ((0.90, 64), (0.95, 128), (0.98, 256), (0.99, 384))
 
 
 def auto_nlist(n_vectors: int) -> int:
@@ -72,18 +76,23 @@ def auto_nlist(n_vectors: int) -> int:
 def choose_index_spec(n_vectors: int, target_recall: float = 0.95) -> dict[str, Any]:
     """The index kind and parameters for ``n_vectors`` at ``target_recall`` (recall@10 against exact search).
 
-    Policy, from ``ask-engine bench`` (retrieval/vector_bench.py) on MiniLM embeddings of SQuAD + SciFact:
+    Policy, from ``ask-engine bench`` (retrieval/vector_bench.py) on MiniLM embeddings of SQuAD + SciFact passages
+    searched with real questions (2-core AMD EPYC, one thread per query):
 
-    * ``n <= 200k`` or ``target_recall >= 0.999``: ``flat``. The exact scan reads 1.5 KB per vector at close to memory
-      bandwidth: ~2-4 ms at 20k vectors, ~15-30 ms at 200k on one core, below or near the ONNX question encoder.
-      Nothing to tune, reproducible bit for bit, recall 1.0.
-    * larger: ``hnsw`` with M=32, efConstruction=80 (build time grows with efConstruction; 80 is the smallest at
-      which efSearch can still reach recall 0.99) and efSearch from the target recall: 48 / 96 / 192 / 320 for
-      0.90 / 0.95 / 0.98 / 0.99, about one step above what the benchmark needed at 1M so the target holds for
-      the engine's top-100 too (efSearch is raised to k when k is larger). Sub-millisecond single queries at 1M,
-      >= 50x faster than the exact scan; memory ~4 d + 8 M bytes per vector, a little above flat.
-    * ``ivf-pq`` and ``sq8`` are never chosen automatically: they are for memory-bound deployments
-      (``index_type`` override), at a recall/latency cost the benchmark shows.
+    * ``n <= 200k`` or ``target_recall >= 0.999``: ``flat``. The exact scan is memory-bandwidth bound, ~1.5 KB per
+      vector: 0.25 ms at 10k (in cache), 6-10 ms at 100k, so ~15-20 ms at 200k, the order of the question
+      encoder itself. Recall 1.0 (at 100k the target is >= 0.98, which HNSW at the 0.95 setting, 0.974 there,
+      would miss), nothing to tune, bit-for-bit reproducible builds, no extra memory.
+    * larger: ``hnsw``, M=32, efConstruction=80, efSearch by target: 64 / 128 / 256 / 384 for 0.90 / 0.95 / 0.98 /
+      0.99. Measured at 100k (94% synthetic, see the benchmark): efSearch 64 / 96 / 128 / 256 gave recall 0.947 /
+      0.961 / 0.974 / 0.989 at 0.16 / 0.22 / 0.30 / 0.50 ms against 10 ms exact. Recall at a fixed efSearch falls
+      as n grows, so each target gets one step more than 100k needed; the 1M benchmark row of this setting checks
+      it. M=32 is the common choice for 384-d embeddings (the benchmark also sweeps M=16 up to 200k);
+      efConstruction 80 keeps a 1M build to a few minutes on two cores (~5k vectors/s per core at 100k).
+      Memory: 4 d + ~8 M bytes per vector, ~1.2x flat. efSearch is raised to k for larger k.
+    * ``ivf-flat``, ``ivf-pq``, ``sq8``, ``flat-fp16`` are never chosen automatically: IVF needs more time than
+      HNSW for the same recall on question-to-passage search (queries lie off the passage clusters), and the
+      compressed kinds are for memory-bound deployments; pick them with ``index_type``.
     """
     if n_vectors < 0:
         raise ValueError("n_vectors must be >= 0")
@@ -115,8 +124,6 @@ def _validate(kind: str, dim: int, build: dict[str, Any], search: dict[str, Any]
     if kind == "ivf-pq":
         if dim % build["m"]:
             raise ValueError(f"m={build['m']} must divide dim={dim}")
-        if build["nbits"] not in (4, 8):
-            raise ValueError("nbits must be 4 (fast-scan codes) or 8")
         if build["refine"] not in _REFINE_STORES:
             raise ValueError(f"refine must be one of {_REFINE_STORES}")
     if "rerank" in search and (isinstance(search["rerank"], bool) or not isinstance(search["rerank"], (int, float))
@@ -170,16 +177,15 @@ class DenseIndex:
         quantizer = faiss.IndexFlatIP(d)
         if self.kind == "ivf-flat":
             ivf = faiss.IndexIVFFlat(quantizer, d, int(nlist), ip)
-        elif p["nbits"] == 4:
-            ivf = faiss.IndexIVFPQFastScan(quantizer, d, int(nlist), int(p["m"]), 4, ip)
         else:
-            ivf = faiss.IndexIVFPQ(quantizer, d, int(nlist), int(p["m"]), 8, ip)
+            ivf = faiss.IndexIVFPQ(quantizer, d, int(nlist), int(p["m"]), 8, ip)  # 8-bit codes: m bytes
         ivf.own_fields = True
         quantizer.this.disown()  # the IVF index frees it
         ivf.cp.seed = int(p["seed"])
         if self.kind == "ivf-pq":
             ivf.pq.cp.seed = int(p["seed"])
             ivf.pq.cp.min_points_per_centroid = 1  # no per-subquantizer warning spam on small data
+            ivf.pq.cp.max_points_per_centroid = 64  # 16k residuals per codebook: plenty, and seconds not minutes
         self._ivf = ivf
         if self.kind == "ivf-flat" or p["refine"] == "none":
             return ivf
@@ -208,9 +214,10 @@ class DenseIndex:
             return
         nlist = int(self._ivf.nlist)
         if len(vectors) < nlist:
-            raise ValueError(f"{self.kind} with nlist={nlist} needs at least {nlist} vectors to train, got {len(vectors)}")
-        if self.kind == "ivf-pq" and len(vectors) < 2 ** int(p["nbits"]):
-            raise ValueError(f"ivf-pq with nbits={p['nbits']} needs at least {2 ** int(p['nbits'])} vectors to train")
+            raise ValueError(f"{self.kind} with nlist={nlist} needs at least {nlist} vectors to train, "
+                             f"got {len(vectors)}")
+        if self.kind == "ivf-pq" and len(vectors) < 256:
+            raise ValueError("ivf-pq needs at least 256 vectors to train its 8-bit codebooks")
         size = int(p["train_size"] or max(nlist * _TRAIN_PER_LIST, 16384 if self.kind == "ivf-pq" else 0))
         sample = self._train_sample(vectors, size)
         self._ivf.cp.max_points_per_centroid = max(1, math.ceil(len(sample) / nlist))  # no second subsample
@@ -254,12 +261,12 @@ class DenseIndex:
         self.search_params = merged
         self._apply_search_params()
 
-    def _apply_search_params(self, k: int = 0) -> None:
+    def _apply_search_params(self) -> None:
         if self._index is None:
             return
         sp = self.search_params
         if self.kind == "hnsw":
-            self._index.hnsw.efSearch = int(max(sp["ef_search"], k))
+            self._index.hnsw.efSearch = int(sp["ef_search"])
         if self._ivf is not None:
             self._ivf.nprobe = int(min(sp["nprobe"], self._ivf.nlist))
         if self.kind == "ivf-pq" and self.build_params["refine"] != "none":
@@ -304,7 +311,7 @@ class DenseIndex:
         ids = np.asarray(ids, dtype=np.int64).ravel()
         if self._index is None or len(ids) == 0:
             return np.zeros((len(ids), self.dim), dtype=np.float32)
-        return np.stack([self._index.reconstruct(int(i)) for i in ids]).astype(np.float32, copy=False)
+        return np.asarray(self._index.reconstruct_batch(ids), dtype=np.float32)
 
     def memory_bytes(self) -> int:
         """Bytes the index holds in memory (codes, graph links, ids, trained tables); ~ its serialized size."""
@@ -377,7 +384,7 @@ def _faiss_bytes(index: Any) -> tuple[int, int]:
         if index.direct_map.type == faiss.DirectMap.Array:
             per_vector += int(index.direct_map.array.size()) * 8
         fixed = sum(_faiss_bytes(index.quantizer))
-        if isinstance(index, (faiss.IndexIVFPQ, faiss.IndexIVFPQFastScan)):
+        if isinstance(index, faiss.IndexIVFPQ):
             fixed += index.pq.centroids.size() * 4
             if getattr(index, "precomputed_table", None) is not None:
                 fixed += index.precomputed_table.size() * 4

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -139,6 +138,7 @@ class Engine:
         self.search_config = search_config
         self._encoder: OnnxEncoder | None = None
         self._reader: Any = None
+        self._by_doc: dict[str, list[int]] | None = None
         self._sentence_offsets = np.cumsum([0] + [len(p.sentences) for p in passages])
         self._idf: dict[str, float] | None = None
         self._idf_scale: float | None = None
@@ -155,18 +155,34 @@ class Engine:
         encoder: Any = None,
         report: IngestReport | None = None,
     ) -> Engine:
-        """Read ``corpus``, build every part of the index in a temporary directory, then swap it in atomically."""
+        """Read ``corpus``, build every part of the index in a temporary directory, then swap it in atomically.
+
+        A second build of the same ``index_dir`` waits for the first (a warning is logged while it waits).
+        """
+        import logging
+
         from retrieval.encoders import SentenceTransformerEncoder, bundled_model_dir, export_onnx, file_sha256
+        from retrieval.ingest import CorpusError
 
         config = config or BuildConfig()
         progress = progress or _noop_progress
         corpus, index_dir = Path(corpus), Path(index_dir)
         report = report if report is not None else IngestReport()
-        with build_lock(index_dir):
+
+        def _waiting() -> None:
+            logging.getLogger(__name__).warning(
+                "another build of %s is running; waiting for it to finish", index_dir
+            )
+
+        with build_lock(index_dir, on_wait=_waiting):
             files = _corpus_files(corpus) if corpus.exists() else {}
             documents = load_corpus(corpus, report)
             annotations = annotate_documents(documents, config.chunker, progress("Reading sentences", len(documents)))
             passages = chunk_documents(documents, annotations, config.chunker)
+            if not passages:
+                raise CorpusError(
+                    f"nothing to index in {corpus}: the {len(documents)} document(s) read hold no sentence of content"
+                )
             model_dir = bundled_model_dir()
             encoder = encoder or SentenceTransformerEncoder(model_dir, batch_size=config.batch_size)
             texts = [p.text for p in passages]
@@ -235,9 +251,26 @@ class Engine:
         link = Path(index_dir)
         directory = link.resolve()  # one resolution: a concurrent rebuild flips the link, not our files
         manifest = read_manifest(directory)
-        verify_files(directory, manifest)
-        if manifest.get("model", {}).get("dim") != EMBEDDING_DIM:
-            raise IndexIncompatible(f"index at {link} was built with another embedding model")
+        from retrieval.bm25 import INDEX_FILES as BM25_FILES
+
+        # Every file this method (or the query encoder) reads must be listed and match its checksum.
+        required = {"passages.jsonl", "documents.json", "dense.faiss", "dense_params.json", "encoder.onnx",
+                    "tokenizer.json", *BM25_FILES}
+        if (directory / "sentence_vectors.npy").exists() or (directory / "sentence_vectors.npy").is_symlink():
+            required.add("sentence_vectors.npy")
+        verify_files(directory, manifest, sorted(set(manifest["files"]) | required))
+        model, corpus_meta = manifest.get("model"), manifest.get("corpus")
+        if not (
+            isinstance(model, dict) and isinstance(manifest.get("build"), dict) and isinstance(corpus_meta, dict)
+            and isinstance(corpus_meta.get("files"), dict)
+            and all(isinstance(v, dict) for v in corpus_meta["files"].values())
+        ):
+            raise IndexCorrupt(f"{directory / 'manifest.json'} is not an ask-engine manifest (missing sections)")
+        if model.get("dim") != EMBEDDING_DIM or model.get("name") != DEFAULT_MODEL_NAME:
+            raise IndexIncompatible(
+                f"index at {link} was built with another embedding model ({model.get('name')}, dim "
+                f"{model.get('dim')}; this ask-engine uses {DEFAULT_MODEL_NAME}, dim {EMBEDDING_DIM})"
+            )
         try:
             passages = [
                 Passage.from_json(json.loads(line))
@@ -249,7 +282,7 @@ class Engine:
             dense = DenseIndex.load(directory)
             sv_path = directory / "sentence_vectors.npy"
             sentence_vectors = np.load(sv_path, allow_pickle=False) if sv_path.exists() else None
-        except (ValueError, KeyError, TypeError, OSError, json.JSONDecodeError) as exc:
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError, OSError) as exc:
             raise IndexCorrupt(f"index at {link} cannot be read ({type(exc).__name__}: {exc})") from None
         if len(passages) != len(dense) or len(passages) != len(bm25):
             raise IndexCorrupt(f"index at {link} is inconsistent (passage counts differ)")
@@ -260,6 +293,15 @@ class Engine:
         if sentence_vectors is not None and len(sentence_vectors) != int(engine._sentence_offsets[-1]):
             raise IndexCorrupt(f"index at {link} is inconsistent (sentence vectors)")
         return engine
+
+    def passage_ids_of(self, doc_id: str) -> list[int]:
+        """Ids of one document's passages, in order."""
+        if self._by_doc is None:
+            by_doc: dict[str, list[int]] = {}
+            for p in self.passages:
+                by_doc.setdefault(p.doc_id, []).append(p.passage_id)
+            self._by_doc = by_doc
+        return self._by_doc.get(doc_id, [])
 
     def rebuild_reason(self, corpus: str | Path) -> str | None:
         """Why this index should be rebuilt for ``corpus`` (changed files, older content rules), or None."""
@@ -442,7 +484,3 @@ def _one_per_sentence(citations: Sequence[Any]) -> list[Any]:
             seen.add(key)
             out.append(c)
     return out
-
-
-def _finite(x: float) -> float:
-    return x if math.isfinite(x) else 0.0

@@ -202,21 +202,34 @@ def _shorten(line: str, limit: int = 160) -> str:
 # --- reading files -------------------------------------------------------------------------------
 
 
-def iter_corpus_files(root: Path) -> Iterator[Path]:
-    """Supported files under ``root``, sorted, never following links out of the folder."""
+def iter_corpus_files(root: Path, report: IngestReport | None = None) -> Iterator[Path]:
+    """Supported files under ``root``, sorted, never following links out of the folder.
+
+    Links that lead outside ``root`` (or nowhere) are skipped with a warning, recorded in ``report`` when given.
+    """
     root_resolved = root.resolve()
     for path in sorted(root.rglob("*")):
         if path.suffix.lower() not in SUPPORTED_SUFFIXES or any(p.startswith(".") for p in path.relative_to(root).parts):
             continue
+        rel = path.relative_to(root).as_posix()
         try:
-            resolved = path.resolve()
-        except OSError:
+            resolved = path.resolve(strict=True)
+        except (OSError, RuntimeError):  # broken link, link loop
+            if path.is_symlink():
+                _skip(report, rel, "broken link")
             continue
         if root_resolved not in resolved.parents:
-            log.warning("skipped %s: links outside the corpus folder", path)
+            _skip(report, rel, "links outside the corpus folder")
             continue
         if path.is_file():
             yield path
+
+
+def _skip(report: IngestReport | None, rel: str, reason: str) -> None:
+    if report is not None:
+        report.skip(rel, reason)  # logs a warning
+    else:
+        log.debug("skipped %s: %s", rel, reason)
 
 
 def _decode(data: bytes) -> str | None:
@@ -227,6 +240,14 @@ def _decode(data: bytes) -> str | None:
     except UnicodeDecodeError:
         return None
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def _valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _has_words(text: str) -> bool:
@@ -258,6 +279,9 @@ def _load_jsonl(path: Path, text: str, report: IngestReport, seen: set[str]) -> 
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or "id" not in obj:
             report.skip(where, "needs 'id' and a string 'text'")
             continue
+        if not all(_valid_unicode(str(obj.get(key, ""))) for key in ("id", "title", "text")):
+            report.skip(where, "not valid Unicode (lone surrogate escape)")
+            continue
         doc_id = str(obj["id"]).strip()
         if not doc_id or doc_id in seen:
             report.skip(where, f"duplicate or empty document id {doc_id!r}")
@@ -284,7 +308,7 @@ def load_corpus(root: str | Path, report: IngestReport | None = None) -> list[Do
     if root.is_file():
         files, base = [root], root.parent
     else:
-        files, base = list(iter_corpus_files(root)), root
+        files, base = list(iter_corpus_files(root, report)), root
     docs: list[Document] = []
     seen: set[str] = set()
     for path in files:

@@ -2,14 +2,16 @@
 
 An index is a directory. It is written into a temporary sibling directory and swapped in with ``os.rename``, so a
 reader sees the old index or the new one, never a mix, and a build killed half-way leaves the old index in place.
-Every file's sha256 is in ``manifest.json`` and is checked before its bytes reach numpy, FAISS or ONNX Runtime.
+Every file's sha256 is in ``manifest.json`` and is checked before its bytes reach numpy, FAISS or ONNX Runtime;
+the manifest carries the sha256 of its own canonical JSON (``manifest_sha256``), so a damaged manifest is noticed too.
+Outcomes of each fault are listed in docs/robustness.md.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -27,10 +29,12 @@ __all__ = [
     "IndexIncompatible",
     "IndexCorrupt",
     "IndexMissing",
+    "IndexTooNew",
     "atomic_index_dir",
     "build_lock",
     "corpus_fingerprint",
     "corpus_changed",
+    "manifest_checksum",
     "read_manifest",
     "verify_files",
     "write_manifest",
@@ -53,7 +57,11 @@ class IndexCorrupt(IndexError_):
 
 
 class IndexIncompatible(IndexError_):
-    pass
+    """Built by an older format or another embedding model: ``ask`` rebuilds it (with a message)."""
+
+
+class IndexTooNew(IndexError_):
+    """Written by a newer ask-engine (higher format version): an error, never silently overwritten by ``ask``."""
 
 
 def _safe_name(name: str) -> bool:
@@ -61,11 +69,19 @@ def _safe_name(name: str) -> bool:
     return bool(name) and "/" not in name and "\\" not in name and name not in (".", "..") and not name.startswith(".")
 
 
+def manifest_checksum(manifest: dict[str, Any]) -> str:
+    """sha256 of the manifest's canonical JSON, without its own ``manifest_sha256`` entry."""
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
     files = {}
     for name in sorted(p.name for p in directory.iterdir() if p.is_file() and p.name != MANIFEST):
         files[name] = {"sha256": file_sha256(directory / name), "bytes": (directory / name).stat().st_size}
     manifest = dict(manifest, files=files)
+    manifest["manifest_sha256"] = manifest_checksum(manifest)
     tmp = directory / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
     _fsync_file(tmp)
@@ -73,21 +89,39 @@ def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
+    """The parsed, self-checked manifest of an index folder.
+
+    IndexMissing: nothing there (or an empty folder). IndexCorrupt: a folder or file that is not a readable index.
+    IndexIncompatible: an older (or unknown) format version. IndexTooNew: written by a newer ask-engine.
+    """
     path = directory / MANIFEST
-    if not path.is_file():
-        raise IndexMissing(f"no index at {directory} (no {MANIFEST})")
+    if not path.is_file() and not path.is_symlink():
+        if not directory.exists() or (directory.is_dir() and not any(directory.iterdir())):
+            raise IndexMissing(f"no index at {directory} (no {MANIFEST})")
+        raise IndexCorrupt(f"{path} is missing: {directory} is not a complete ask-engine index")
+    if path.is_symlink():
+        raise IndexCorrupt(f"{path} is a link, not a file")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise IndexCorrupt(f"{path} is unreadable ({type(exc).__name__})") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
         raise IndexCorrupt(f"{path} is not an ask-engine manifest")
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
+        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+            raise IndexTooNew(
+                f"index at {directory} has format version {version}, written by a newer ask-engine "
+                f"(this one reads {FORMAT_VERSION}); upgrade ask-engine"
+            )
         raise IndexIncompatible(f"index at {directory} has format version {version}, this ask-engine reads {FORMAT_VERSION}")
-    for name in manifest["files"]:
+    if "manifest_sha256" in manifest and manifest["manifest_sha256"] != manifest_checksum(manifest):
+        raise IndexCorrupt(f"{path} is damaged (checksum mismatch)")
+    for name, entry in manifest["files"].items():
         if not _safe_name(str(name)):
             raise IndexCorrupt(f"{path} names a file outside the index folder: {name!r}")
+        if not isinstance(entry, dict):
+            raise IndexCorrupt(f"{path} is not an ask-engine manifest (bad entry for {name})")
     return manifest
 
 
@@ -99,9 +133,11 @@ def verify_files(directory: Path, manifest: dict[str, Any], names: list[str] | N
         path = directory / name
         if entry is None:
             raise IndexCorrupt(f"{name} is not listed in the manifest of {directory}")
+        if path.is_symlink():
+            raise IndexCorrupt(f"{path} is a link, not a file of the index")
         if not path.is_file():
             raise IndexCorrupt(f"{path} is missing")
-        if path.stat().st_size != int(entry.get("bytes", -1)) or file_sha256(path) != entry.get("sha256"):
+        if path.stat().st_size != entry.get("bytes") or file_sha256(path) != entry.get("sha256"):
             raise IndexCorrupt(f"{path} is damaged (checksum mismatch)")
 
 
@@ -148,6 +184,15 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def _check_target(target: Path) -> None:
+    """Refuse to replace anything at ``target`` that is not an ask-engine index (never move a user's folder)."""
+    if target.is_symlink() or not target.exists():
+        return
+    if target.is_dir() and ((target / MANIFEST).is_file() or not any(target.iterdir())):
+        return
+    raise IndexError_(f"{target} exists and is not an ask-engine index; remove it or choose another --index")
+
+
 @contextlib.contextmanager
 def atomic_index_dir(target: Path) -> Iterator[Path]:
     """Yield a fresh version directory; on success ``target`` (a symlink) is flipped to it in one ``rename``.
@@ -159,6 +204,7 @@ def atomic_index_dir(target: Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _check_target(target)
     current = os.readlink(target) if target.is_symlink() else None
     for stale in target.parent.glob(f".{target.name}.link-*"):
         stale.unlink(missing_ok=True)
@@ -172,7 +218,11 @@ def atomic_index_dir(target: Path) -> Iterator[Path]:
         link = target.parent / f".{target.name}.link-{uuid.uuid4().hex[:8]}"
         os.symlink(version.name, link)
         if target.exists() and not target.is_symlink():
-            _rename_with_retry(target, target.parent / f".{target.name}.v-legacy-{uuid.uuid4().hex[:8]}")
+            _check_target(target)
+            if any(target.iterdir()):  # an index of the old layout (a plain folder): moved aside, then removed
+                os.rename(target, target.parent / f".{target.name}.v-legacy-{uuid.uuid4().hex[:8]}")
+            else:
+                target.rmdir()
         os.replace(link, target)
         _fsync_dir(target.parent)
     except BaseException:
@@ -189,6 +239,7 @@ def build_lock(target: Path, wait: bool = True, on_wait: Any = None) -> Iterator
     """Serialise builders of one index: an exclusive ``flock`` on a sibling lock file (released if killed)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _check_target(target)
     lock_path = target.parent / f".{target.name}.lock"
     fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
     try:

@@ -21,8 +21,8 @@ APPROX = [
     ("sq8", {}, 0.90),
     ("hnsw", {"M": 16, "ef_construction": 40, "ef_search": 64}, 0.95),
     ("ivf-flat", {"nprobe": 8}, 0.90),
-    ("ivf-pq", {"m": 16, "nprobe": 8, "rerank": 4.0}, 0.90),
-    ("ivf-pq", {"m": 16, "nprobe": 8, "refine": "sq8"}, 0.85),
+    ("ivf-pq", {"m": 16, "train_size": 2000, "nprobe": 8, "rerank": 4.0}, 0.90),
+    ("ivf-pq", {"m": 16, "train_size": 2000, "nprobe": 8, "refine": "sq8"}, 0.85),
 ]
 
 
@@ -71,7 +71,7 @@ def test_flat_is_exact(data) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_save_load_round_trip(data, tmp_path: Path, kind: str) -> None:
     db, queries, _ = data
-    params = {"m": 16} if kind == "ivf-pq" else {}
+    params = {"m": 16, "train_size": 2000} if kind == "ivf-pq" else {}
     index = _built(kind, params, db)
     if kind in ("hnsw", "ivf-flat", "ivf-pq"):
         index.set_search_params(**{"hnsw": {"ef_search": 40}, "ivf-flat": {"nprobe": 5},
@@ -87,7 +87,7 @@ def test_save_load_round_trip(data, tmp_path: Path, kind: str) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_memory_and_reconstruct(data, tmp_path: Path, kind: str) -> None:
     db, _, _ = data
-    index = _built(kind, {"m": 16} if kind == "ivf-pq" else {}, db)
+    index = _built(kind, {"m": 16, "train_size": 2000} if kind == "ivf-pq" else {}, db)
     index.save(tmp_path)
     on_disk = (tmp_path / "dense.faiss").stat().st_size
     assert abs(index.memory_bytes() - on_disk) <= 0.01 * on_disk + 16384
@@ -103,14 +103,14 @@ def test_compressed_sizes(data) -> None:
     flat = _built("flat", {}, db).memory_breakdown()["per_vector"]
     assert _built("flat-fp16", {}, db).memory_breakdown()["per_vector"] == flat // 2
     assert _built("sq8", {}, db).memory_breakdown()["per_vector"] == flat // 4
-    codes = _built("ivf-pq", {"m": 16, "refine": "none"}, db).memory_breakdown()["per_vector"]
+    codes = _built("ivf-pq", {"m": 16, "train_size": 2000, "refine": "none"}, db).memory_breakdown()["per_vector"]
     assert codes == len(db) * (16 + 8 + 8)  # PQ code, list id, direct-map entry
 
 
 @pytest.mark.parametrize("kind", ["sq8", "ivf-flat", "ivf-pq"])
 def test_trained_kinds_are_deterministic(data, kind: str) -> None:
     db, queries, _ = data
-    params = {"m": 16} if kind == "ivf-pq" else {}
+    params = {"m": 16, "train_size": 2000} if kind == "ivf-pq" else {}
     a, b = _built(kind, params, db).search(queries, K), _built(kind, params, db).search(queries, K)
     assert np.array_equal(a[1], b[1]) and np.array_equal(a[0], b[0])
 
@@ -138,7 +138,7 @@ def test_never_pads_when_enough_vectors(data) -> None:
 
 
 def test_hnsw_ef_search_covers_k(data) -> None:
-    db, queries, truth = data
+    db, queries, _ = data
     index = _built("hnsw", {"M": 8, "ef_construction": 20, "ef_search": 4}, db)
     _, ids = index.search(queries, 100)
     assert (ids >= 0).all() and index.spec["ef_search"] == 4

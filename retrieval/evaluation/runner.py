@@ -196,10 +196,10 @@ def evaluate_retrieval(
 
 def _gold_hits(engine: Engine, q: EvalQuestion, qv: np.ndarray) -> list[Hit]:
     """Reading comprehension: the gold document's passages, ranked by cosine to the question."""
-    pids = [p.passage_id for p in engine.passages if p.doc_id in q.doc_ids]
+    pids = [pid for d in q.doc_ids for pid in engine.passage_ids_of(d)]
     if not pids:
         return []
-    vecs = np.stack([engine.dense._index.reconstruct(int(p)) for p in pids])
+    vecs = engine.dense.reconstruct(pids)
     sims = vecs @ qv
     order = np.argsort(-sims, kind="stable")
     return [
@@ -210,7 +210,7 @@ def _gold_hits(engine: Engine, q: EvalQuestion, qv: np.ndarray) -> list[Hit]:
 
 
 def evaluate_answers(
-    engine: Engine, questions: Sequence[EvalQuestion], vectors: np.ndarray, rankings: Sequence[Sequence[int]] | None,
+    engine: Engine, questions: Sequence[EvalQuestion], vectors: np.ndarray,
     mode: str = "open", k: int = 10, progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """EM/F1 (SQuAD official), abstention and calibration for ``open`` corpus or ``gold`` passage answering.
@@ -227,7 +227,6 @@ def evaluate_answers(
         if mode == "gold":
             hits = _gold_hits(engine, q, vectors[i])
         else:
-            assert rankings is not None
             cfg = engine.search_config
             hits = engine.search_batch([q.question], k, cfg.fusion, query_vectors=vectors[i : i + 1])[0]
         answer: Answer = engine.answer_from_hits(q.question, hits, vectors[i])

@@ -18,7 +18,7 @@ def seeds_report(seeds_engine):
     ds = load_dataset(GOLD)
     runs, vectors = run_methods(seeds_engine, [q.question for q in ds.questions])
     retrieval = evaluate_retrieval(seeds_engine, ds.questions, runs)
-    answers = evaluate_answers(seeds_engine, ds.questions, vectors, None, "open")
+    answers = evaluate_answers(seeds_engine, ds.questions, vectors, "open")
     return retrieval, answers
 
 
