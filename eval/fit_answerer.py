@@ -231,40 +231,28 @@ def main() -> None:
     feats = np.stack([np.log(p / (1 - p)), cov], axis=1)
     cw, cb = fit_logistic(feats, correct, l2=1e-3)
     conf = 1.0 / (1.0 + np.exp(-(feats @ cw + cb)))
-    # Operating point: the highest threshold that still keeps >= 90% of the answerable questions' F1 (the trade-off
-    # the project targets); the F1-maximising threshold is reported beside it.
-    answerable_f1 = max(f1s[answerable].sum(), 1e-9)
-    best_t, best_score, f1max_t, f1max_score = 0.0, -1.0, 0.0, -1.0
-    for t in np.linspace(0.0, 1.0, 201):
-        answer_it = conf >= t
-        score = float(np.where(answerable, np.where(answer_it, f1s, 0.0), np.where(answer_it, 0.0, 1.0)).mean())
-        if score > f1max_score + 1e-12:
-            f1max_t, f1max_score = float(t), score
-        if np.where(answerable & answer_it, f1s, 0.0).sum() / answerable_f1 >= args.keep_f1:
-            best_t, best_score = float(t), score
-    print(f"F1-maximising threshold {f1max_t:.3f} (v2 overall F1 {100 * f1max_score:.1f})")
-    kept_f1 = float(np.where(answerable & (conf >= best_t), f1s, 0.0).sum() / max(f1s[answerable].sum(), 1e-9))
-    abst_unans = float(((conf < best_t) & ~answerable).sum() / max((~answerable).sum(), 1))
-    print(f"confidence curve: {cw.tolist()} + {cb:.3f}; threshold {best_t:.3f}; v2 overall F1 {100 * best_score:.1f}")
-    print(f"  abstains on {100 * abst_unans:.1f}% of unanswerable, keeps {100 * kept_f1:.1f}% of answerable F1")
+    op = threshold_for(conf, f1s, answerable, args.keep_f1)
+    print(f"confidence curve: {cw.tolist()} + {cb:.3f}; {op}")
 
     fitted = AnswerModel(
-        tuple(float(w) for w in weights), bias, (float(cw[0]), float(cw[1]), float(cb)), best_t,
+        tuple(float(w) for w in weights), bias, (float(cw[0]), float(cw[1]), float(cb)), op["threshold"],
         meta={
             "fitted": True,
             "script": "eval/fit_answerer.py",
             "seed": SEED,
             "scorer_data": {"file": "squad/train-v1.1.json", "stride": args.stride, "articles": len(chosen), **stats},
             "calibration_data": {"file": "squad/dev-v2.0.visible.json", "half": "calibration", "questions": len(rows)},
-            "calibration_v2_overall_f1": round(100 * best_score, 2),
-            "abstain_unanswerable": round(abst_unans, 4),
-            "kept_answerable_f1": round(kept_f1, 4),
+            **op,
             "keep_f1_target": args.keep_f1,
-            "f1_maximising_threshold": f1max_t,
             "k": args.k,
             "seconds": round(time.time() - t_start, 1),
         },
+        reader=AnswerModel.load(args.out).reader if args.out.exists() else None,
     )
+    if args.stage == "all":
+        fit = reader_stage(args)
+        fitted = AnswerModel(fitted.weights, fitted.bias, fitted.confidence_coef, fitted.threshold,
+                             dict(fitted.meta, reader=fit["meta"]), fit["settings"])
     args.out.write_text(json.dumps(fitted.to_json(), indent=1) + "\n")
     print(f"wrote {args.out} in {time.time() - t_start:.0f}s")
     if not math.isfinite(bias):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 if TYPE_CHECKING:
-    from retrieval.engine import Engine
+    from retrieval.engine import BuildConfig, Engine
     from retrieval.types import Answer
 
 __all__ = ["admin_app", "admin_main", "ask_app", "ask_main", "default_corpus", "default_index_for"]
@@ -81,7 +81,7 @@ def _progress_factory(quiet: bool) -> Iterator[Callable[[str, int], Callable[[in
         yield factory
 
 
-def _build(corpus: Path, index: Path, quiet: bool, reason: str) -> Engine:
+def _build(corpus: Path, index: Path, quiet: bool, reason: str, config: BuildConfig | None = None) -> Engine:
     from rich.markup import escape
 
     from retrieval.engine import Engine
@@ -148,10 +148,9 @@ def _render_answer(answer: Answer, show_passages: bool) -> None:
             a, b = c.start - c.sentence_start, c.end - c.sentence_start
             s = c.sentence
             out.print(f"      {escape(s[:a])}[bold reverse]{escape(s[a:b])}[/]{escape(s[b:])}")
-        others = [v for v in answer.alternatives[1:] if v.score >= 0.5 * answer.score and v.citations]
-        if answer.question_type == "count" and others:
-            out.print("[yellow]Sources also give other values:[/]")
-            for v in others[:3]:
+        if answer.conflicts:
+            out.print("[yellow]Sources disagree; other figures given:[/]")
+            for v in answer.conflicts:
                 docs = ", ".join(sorted({c.doc_id for c in v.citations}))
                 out.print(f"  {escape(v.text)} [dim](confidence {v.score:.2f}; {escape(docs)})[/]")
     if show_passages:
@@ -251,18 +250,22 @@ def info(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
     try:
         engine = Engine.open(index)
     except IndexError_ as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(f"{exc}; rebuild with: ask-engine build --corpus {corpus} --index {index}") from None
     m = engine.manifest
+    lines = [
+        f"index      {index} -> {engine.directory.name}",
+        f"format     {m['format_version']} (ask-engine {m['package_version']}, built {m['created']})",
+        f"model      {m['model']['name']} sha256 {m['model']['sha256'][:16]}...",
+        f"corpus     {m['corpus']['path']} ({len(m['corpus']['files'])} files)",
+        f"counts     {m['counts']}",
+        f"chunker    {m['build']['chunker']}",
+        f"bm25       {m['build']['bm25']} tokenizer {m['build']['tokenizer']}",
+        f"dense      {m['dense']}",
+        f"stale      {engine.corpus_is_stale(corpus)}",
+    ]
     out = _console()
-    out.print(f"index      {index} -> {engine.directory.name}")
-    out.print(f"format     {m['format_version']} (ask-engine {m['package_version']}, built {m['created']})")
-    out.print(f"model      {m['model']['name']} sha256 {m['model']['sha256'][:16]}...")
-    out.print(f"corpus     {m['corpus']['path']} ({len(m['corpus']['files'])} files)")
-    out.print(f"counts     {m['counts']}")
-    out.print(f"chunker    {m['build']['chunker']}")
-    out.print(f"bm25       {m['build']['bm25']} tokenizer {m['build']['tokenizer']}")
-    out.print(f"dense      {m['dense']}")
-    out.print(f"stale      {engine.corpus_is_stale(corpus)}")
+    for line in lines:
+        out.print(line, markup=False)
 
 
 @admin_app.command()
@@ -286,7 +289,9 @@ def search(
     try:
         engine = open_or_build(corpus, index, quiet=as_json)
         hits = engine.search(query, k=k, mode=mode)
-    except (CorpusError, IndexError_) as exc:
+    except IndexError_ as exc:
+        raise _fail(f"{exc}; rebuild with: ask-engine build --corpus {corpus} --index {index}") from None
+    except CorpusError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
         raise _os_error(exc, index) from None
@@ -313,8 +318,10 @@ def eval_command(
     out: Annotated[Optional[Path], typer.Option(help="Write the JSON report here.")] = None,
     png: Annotated[Optional[Path], typer.Option(help="Write a PNG chart here.")] = None,
     cache: Annotated[Optional[Path], typer.Option(help="Cache folder for dataset indexes.")] = None,
+    answerer: Annotated[str, typer.Option(help="auto, reader or heuristic.")] = "auto",
 ) -> None:
     """Evaluate retrieval (bm25, dense, hybrid-rrf, hybrid-convex) and answers on a dataset."""
+    import dataclasses
     import time
 
     from retrieval.evaluation.datasets import DatasetFormatError, article_half, load_dataset, subset_by_articles
@@ -325,6 +332,8 @@ def eval_command(
 
     if answers not in ("open", "gold", "both", "none"):
         raise _fail("--answers must be open, gold, both or none", 2)
+    if answerer not in ("auto", "reader", "heuristic"):
+        raise _fail("--answerer must be auto, reader or heuristic", 2)
     if articles not in ("all", "calibration", "heldout"):
         raise _fail("--articles must be all, calibration or heldout", 2)
     started = time.perf_counter()
@@ -340,11 +349,13 @@ def eval_command(
                 engine = open_or_build(corpus, index or default_index_for(corpus))
             else:
                 engine = index_for_dataset(ds, dataset, cache, progress)
+            engine.search_config = dataclasses.replace(engine.search_config, answerer=answerer)
             questions = [q.question for q in ds.questions]
             runs, vectors = run_methods(engine, questions, progress=progress("Retrieving", len(questions)))
             report = {
                 "dataset": ds.name, "kind": ds.kind, "questions": len(ds.questions), "split": ds.split,
                 "articles": articles, "index": str(engine.directory), "counts": engine.manifest["counts"],
+                "answerer": "reader" if engine.reader is not None else "heuristic",
                 "retrieval": evaluate_retrieval(engine, ds.questions, runs),
                 "answers": [],
             }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -292,6 +293,8 @@ class Engine:
         )
         if sentence_vectors is not None and len(sentence_vectors) != int(engine._sentence_offsets[-1]):
             raise IndexCorrupt(f"index at {link} is inconsistent (sentence vectors)")
+        # Load the query encoder now, from the version just verified: a later rebuild may remove this version.
+        engine.encoder  # noqa: B018
         return engine
 
     def passage_ids_of(self, doc_id: str) -> list[int]:
@@ -368,6 +371,7 @@ class Engine:
         timings = timings if timings is not None else {}
         if k <= 0 or not questions:
             return [[] for _ in questions]
+        questions = [clean_text(q) for q in questions]
         t0 = time.perf_counter()
         qv = query_vectors if query_vectors is not None else self.encode(questions)
         t1 = time.perf_counter()
@@ -409,6 +413,7 @@ class Engine:
 
     def ask(self, question: str, k: int = 10, mode: FusionMode | str | None = None) -> Answer:
         """Answer from the top ``k`` passages, or abstain (``Answer.text is None``) when the corpus does not say."""
+        question = clean_text(question)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         qv = self.encode([question])
@@ -473,7 +478,36 @@ class Engine:
         return Answer(
             question, best.text, best.score, citations=_one_per_sentence(best.citations),
             alternatives=alternatives, hits=list(hits), question_type=analysis.qtype,
+            conflicts=conflicting_values(best, alternatives[1:], analysis.qtype),
         )
+
+
+_NUMERIC_VALUE = re.compile(r"\d")
+
+
+def clean_text(text: str) -> str:
+    """Replace lone surrogates (invalid Unicode the tokenizers reject) so any Python str can be asked."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def conflicting_values(best: AnswerValue, others: Sequence[AnswerValue], qtype: str) -> list[AnswerValue]:
+    """Other figures that other articles give for the same count or date question.
+
+    A value conflicts when the question asks for a number or a date, both values contain a number, it is at least
+    half as likely as the answer, and at least one article states it without stating the answer.
+    """
+    if qtype not in ("count", "when") or not _NUMERIC_VALUE.search(best.text):
+        return []
+    best_docs = {c.doc_id for c in best.citations}
+    out = []
+    for v in others:
+        if v.score >= 0.5 * best.score and _NUMERIC_VALUE.search(v.text) and {c.doc_id for c in v.citations} - best_docs:
+            out.append(AnswerValue(v.text, v.normalized, v.score, _one_per_sentence(v.citations)))
+    return out
 
 
 def _one_per_sentence(citations: Sequence[Any]) -> list[Any]:

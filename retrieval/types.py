@@ -150,6 +150,7 @@ class Answer:
     hits: list[Hit] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     question_type: str = "other"
+    conflicts: list[AnswerValue] = field(default_factory=list)
 
     @property
     def abstained(self) -> bool:
@@ -163,6 +164,7 @@ class Answer:
             "question_type": self.question_type,
             "citations": [c.to_json() for c in self.citations],
             "alternatives": [a.to_json() for a in self.alternatives],
+            "conflicting_values": [a.to_json() for a in self.conflicts],
             "passages": [h.to_json() for h in self.hits],
             "timings": self.timings,
         }

@@ -62,3 +62,16 @@ def test_shipped_model_is_fitted_and_consistent() -> None:
     assert 0.0 <= model.threshold <= 1.0
     assert 0.0 <= model.confidence(0.9, 1.0) <= 1.0
     assert model.confidence(0.9, 1.0) > model.confidence(0.1, 1.0)
+
+
+def test_conflicting_figures_are_reported_with_their_sources() -> None:
+    from retrieval.engine import conflicting_values
+    from retrieval.types import AnswerValue
+
+    best = AnswerValue("about 5,000", "5000", 0.6, [_cit("a", 0)])
+    other = AnswerValue("more than 10,000", "10000", 0.4, [_cit("b", 0)])
+    same_doc = AnswerValue("3,100", "3100", 0.5, [_cit("a", 40)])
+    weak = AnswerValue("200", "200", 0.1, [_cit("c", 0)])
+    found = conflicting_values(best, [other, same_doc, weak], "count")
+    assert [v.text for v in found] == ["more than 10,000"]
+    assert conflicting_values(best, [other], "who") == []

@@ -28,7 +28,7 @@ def test_ask_json_shape(index_args: list[str]) -> None:
     result = runner.invoke(ask_app, ["--json", "how many peacekeepers?", *index_args])
     assert result.exit_code == 0, result.output
     obj = json.loads(result.stdout)
-    assert {"answer", "score", "citations", "passages", "timings"} <= set(obj)
+    assert {"answer", "score", "citations", "passages", "timings", "alternatives", "conflicting_values"} <= set(obj)
     assert obj["citations"] and {"doc_id", "title", "start", "end", "text", "passage_id"} <= set(obj["citations"][0])
     p = obj["passages"][0]
     assert {"bm25_score", "bm25_rank", "dense_score", "dense_rank", "fused_score", "rank"} <= set(p)

@@ -35,7 +35,7 @@ def print_report(report: dict[str, Any], console: Any) -> None:
             t.add_row(method, *[_fmt(m.get(c)) for c in cols], lat)
         console.print(t)
     for ans in report.get("answers", []):
-        t = Table(title=f"Answers ({ans['mode']} {'corpus' if ans['mode'] == 'open' else 'passage'})")
+        t = Table(title=f"Answers, {report.get('answerer', '')} ({ans['mode']} {'corpus' if ans['mode'] == 'open' else 'passage'})")
         for c in ("questions", "EM", "F1", "forced EM", "forced F1", "overall EM", "overall F1", "abstain unanswerable",
                   "wrongly abstained", "ECE", "p50 ms"):
             t.add_column(c, justify="right")

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Reproduce every figure of the README's "Measured figures" section (2-core machine: about 40 minutes, plus
+# `ask-engine bench` for the vector benchmark). Results land in eval/results/ (git-ignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BENCH=${BENCH:-../shared/bench-data}
+OUT=eval/results
+mkdir -p "$OUT"
+run() { local name=$1; shift; echo "== $name: $*"; /usr/bin/time -f "$name wall %e s" "$@" 2>&1 | tee "$OUT/$name.log"; }
+run seeds        ask-engine eval eval/seeds_gold.jsonl --answers both --out $OUT/seeds.json --png $OUT/seeds.png
+run seeds-heur   ask-engine eval eval/seeds_gold.jsonl --answers both --answerer heuristic --out $OUT/seeds-heuristic.json
+run squad11      ask-engine eval $BENCH/squad/dev-v1.1.visible.json --answers both --out $OUT/squad11.json --png $OUT/squad11.png
+run squad11-heur ask-engine eval $BENCH/squad/dev-v1.1.visible.json --answers both --answerer heuristic --limit 2000 --out $OUT/squad11-heuristic.json
+run squad20      ask-engine eval $BENCH/squad/dev-v2.0.visible.json --answers open --out $OUT/squad20.json --png $OUT/squad20.png
+run squad20-held ask-engine eval $BENCH/squad/dev-v2.0.visible.json --articles heldout --answers both --out $OUT/squad20-heldout.json --png $OUT/squad20-heldout.png
+run scifact      ask-engine eval $BENCH/scifact --split train --out $OUT/scifact.json --png $OUT/scifact.png
+run bench-bm25   ask-engine bench-bm25
+run bench-query  ask-engine bench-query
