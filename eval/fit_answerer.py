@@ -195,8 +195,19 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--keep-f1", type=float, default=0.9, help="share of answerable F1 the threshold must keep")
     ap.add_argument("--out", type=Path, default=REPO / "retrieval" / "data" / "answerer.json")
+    ap.add_argument("--stage", choices=("heuristic", "reader", "all"), default="all")
+    ap.add_argument("--reader-dir", type=Path, default=REPO / ".cache" / "reader")
+    ap.add_argument("--reader-passages", type=int, default=5)
     args = ap.parse_args()
     t_start = time.time()
+    if args.stage == "reader":
+        current = AnswerModel.load(args.out)
+        fit = reader_stage(args)
+        meta = dict(current.meta, reader=fit["meta"])
+        updated = AnswerModel(current.weights, current.bias, current.confidence_coef, current.threshold, meta, fit["settings"])
+        args.out.write_text(json.dumps(updated.to_json(), indent=1) + "\n")
+        print(f"wrote {args.out} in {time.time() - t_start:.0f}s")
+        return
 
     train_path = args.bench_data / "squad" / "train-v1.1.json"
     train = load_dataset(train_path)
