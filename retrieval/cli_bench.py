@@ -58,18 +58,42 @@ def register(admin_app: typer.Typer) -> None:
             _REPO_ROOT.parent / "shared" / "bench-data"
         ),
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or stage lines.")] = False,
+        e2e_only: Annotated[
+            bool, typer.Option("--e2e-only", help="Only the end-to-end hybrid search timing (e2e_hybrid.json/.md).")
+        ] = False,
+        e2e_passages: Annotated[
+            int, typer.Option("--e2e-passages", min=1000, help="Passages of the end-to-end hybrid search.")
+        ] = 100_000,
+        e2e_questions: Annotated[
+            int, typer.Option("--e2e-questions", min=10, help="Questions timed in the end-to-end hybrid search.")
+        ] = 300,
     ) -> None:
         """Latency, throughput, memory and recall@10 of every dense index kind, with peers and bandwidth."""
         from dataclasses import replace
 
         from retrieval.cli import _console, _fail, _progress_factory
-        from retrieval.vector_bench import BenchConfig, run_benchmark
+        from retrieval.vector_bench import BenchConfig, run_benchmark, run_e2e
 
+        if e2e_only:
+            if not data.is_dir():
+                raise _fail(f"bench data not found at {data} (use --data)", 2)
+            err = _console(stderr=True)
+            log = (lambda _m: None) if quiet else (
+                lambda m: err.print(m, markup=False, highlight=False, soft_wrap=True))
+            try:
+                run_e2e(out, e2e_passages, e2e_questions, data_dir=data, log=log)
+            except (FileNotFoundError, ValueError, MemoryError) as exc:
+                raise _fail(f"{type(exc).__name__}: {exc}") from None
+            _console().print((out / "e2e_hybrid.md").read_text() if not quiet else str(out / "e2e_hybrid.md"),
+                             markup=False, highlight=False, soft_wrap=True)
+            return
         try:
             size_tuple = parse_sizes(sizes or (_SMOKE_SIZES if smoke else _DEFAULT_SIZES))
             config = BenchConfig.smoke(size_tuple) if smoke else BenchConfig(sizes=size_tuple)
             config = replace(config, n_queries=queries if not smoke else min(queries, config.n_queries),
                              max_real=max_real)
+            if not smoke:
+                config = replace(config, e2e_passages=e2e_passages, e2e_questions=e2e_questions)
             if kinds:
                 config = replace(config, kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()))
         except ValueError as exc:

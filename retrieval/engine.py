@@ -162,7 +162,7 @@ class Engine:
         """
         import logging
 
-        from retrieval.encoders import SentenceTransformerEncoder, bundled_model_dir, export_onnx, file_sha256
+        from retrieval.encoders import OnnxBuildEncoder, bundled_model_dir, export_onnx, file_sha256
         from retrieval.ingest import CorpusError
 
         config = config or BuildConfig()
@@ -185,7 +185,9 @@ class Engine:
                     f"nothing to index in {corpus}: the {len(documents)} document(s) read hold no sentence of content"
                 )
             model_dir = bundled_model_dir()
-            encoder = encoder or SentenceTransformerEncoder(model_dir, batch_size=config.batch_size)
+            # ONNX Runtime on a graph fused for this machine, batches by token budget (batch_size rows of 64 tokens):
+            # ~2.5x sentence-transformers' passages/s with the same vectors (cosine >= 0.9999; ask-engine bench)
+            encoder = encoder or OnnxBuildEncoder(model_dir, token_budget=config.batch_size * 64)
             texts = [p.text for p in passages]
             vectors = encoder.encode(texts, progress("Embedding passages", len(texts)))
             sentence_texts = [p.text[s - p.start : e - p.start] for p in passages for s, e in p.sentences]

@@ -13,7 +13,9 @@ Embeddings are computed once (ONNX encoder, batches of similar length) and cache
 Measured per index and search setting: build time, bytes per vector, single-query latency p50/p99 with one and with
 all threads, queries/s at batch 64 (all threads), recall@10 against exact search. In the same run: the machine's
 memory read bandwidth (the exact scan is compared with the time to read its bytes), numpy brute force, hnswlib (when
-installed), this engine's BM25 against rank_bm25 on SciFact, and the ONNX / sentence-transformers encoder throughput.
+installed), this engine's BM25 against rank_bm25 on SciFact, the build-time ONNX encoder's passage throughput against
+sentence-transformers, and an end-to-end hybrid search (encode, BM25, dense, fusion) at 100k passages, timed per stage
+(:func:`hybrid_latency`; alone: ``ask-engine bench --e2e-only``).
 Writes ``vector_bench.json``, ``vector_bench.md`` and ``vector_bench.png`` into the output folder.
 """
 
@@ -46,16 +48,21 @@ __all__ = [
     "ClusterModel",
     "build_database",
     "clustered_vectors",
+    "cached_prefix",
     "embed_cached",
     "encoder_throughput",
     "exact_topk",
     "fit_cluster_model",
+    "hybrid_latency",
+    "hybrid_passages",
     "load_real_texts",
     "measure_search",
     "memory_bandwidth",
     "recall_at_k",
     "run_benchmark",
+    "run_e2e",
     "sample_cluster_model",
+    "scifact_chunks",
     "synthetic_fidelity",
     "write_json",
     "write_markdown",
@@ -96,7 +103,10 @@ class BenchConfig:
     batch_budget_s: float = 8.0
     bandwidth_bytes: int = 1 << 30
     bandwidth_repeats: int = 5
-    encoder_sample: int = 256
+    encoder_sample: int = 1000  # SciFact passages (<= 100 words) for the encoder throughput comparison
+    encoder_repeats: int = 2
+    e2e_passages: int = 100_000  # end-to-end hybrid search size (0: skip)
+    e2e_questions: int = 300
     bm25_queries: int = 300
     synthetic_cluster_size: int = 50
     fidelity_size: int = 20_000
@@ -128,6 +138,7 @@ class BenchConfig:
             sizes=tuple(sizes), n_queries=50, hnsw_m=(16,), ef_construction=40, ef_search=(16, 64), nprobe=(1, 8),
             pq_m=16, pq_nprobe=(8,), rerank=(4.0,), latency_queries=20, latency_budget_s=0.5, batch_budget_s=1.0,
             bandwidth_bytes=16 << 20, bandwidth_repeats=2, encoder_sample=0, bm25_queries=0, fidelity_size=1000,
+            e2e_passages=0,
         )
 
 
@@ -195,21 +206,17 @@ def embed_cached(
 
     ``tag`` names the model and encoder (default: the bundled model's hash and the ONNX encoder).
     """
-    from retrieval.encoders import EMBEDDING_DIM, MAX_SEQ_LENGTH, bundled_model_dir, file_sha256
+    from retrieval.encoders import EMBEDDING_DIM
 
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    if tag is None:
-        tag = f"onnx|{file_sha256(bundled_model_dir() / 'model.safetensors')}|{MAX_SEQ_LENGTH}"
+    tag = tag or _default_tag()
     factory = encoder_factory or (lambda: _onnx_encoder(cache_dir.parent))
     encoder = None
     out = np.empty((len(texts), EMBEDDING_DIM), dtype=np.float32)
     for start in range(0, len(texts), block):
         chunk = list(texts[start : start + block])
-        digest = hashlib.sha256(tag.encode())
-        for t in chunk:
-            digest.update(b"\x00" + t.encode("utf-8"))
-        path = cache_dir / f"{digest.hexdigest()[:32]}.npy"
+        path = _block_path(cache_dir, tag, chunk)
         vecs = np.load(path, allow_pickle=False) if path.is_file() else None
         if vecs is None or vecs.shape != (len(chunk), EMBEDDING_DIM):
             encoder = encoder or factory()
@@ -221,6 +228,35 @@ def embed_cached(
             progress(len(chunk))
         out[start : start + len(chunk)] = vecs
     return out
+
+
+def _default_tag() -> str:
+    from retrieval.encoders import MAX_SEQ_LENGTH, bundled_model_dir, file_sha256
+
+    return f"onnx|{file_sha256(bundled_model_dir() / 'model.safetensors')}|{MAX_SEQ_LENGTH}"
+
+
+def _block_path(cache_dir: Path, tag: str, chunk: Sequence[str]) -> Path:
+    digest = hashlib.sha256(tag.encode())
+    for t in chunk:
+        digest.update(b"\x00" + t.encode("utf-8"))
+    return Path(cache_dir) / f"{digest.hexdigest()[:32]}.npy"
+
+
+def cached_prefix(texts: Sequence[str], cache_dir: Path, tag: str | None = None, block: int = 2048) -> np.ndarray:
+    """The vectors :func:`embed_cached` already holds for the longest block-aligned prefix of ``texts`` (no model)."""
+    from retrieval.encoders import EMBEDDING_DIM
+
+    tag = tag or _default_tag()
+    parts = []
+    for start in range(0, len(texts), block):
+        chunk = list(texts[start : start + block])
+        path = _block_path(Path(cache_dir), tag, chunk)
+        vecs = np.load(path, allow_pickle=False) if path.is_file() else None
+        if vecs is None or vecs.shape != (len(chunk), EMBEDDING_DIM):
+            break
+        parts.append(vecs.astype(np.float32, copy=False))
+    return np.vstack(parts) if parts else np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
 
 
 # ---- synthetic data -----------------------------------------------------------------------------------------------
@@ -553,38 +589,344 @@ def synthetic_fidelity(
     return out
 
 
-def encoder_throughput(
-    texts: Sequence[str], cache_dir: Path = DEFAULT_CACHE, batch_size: int = 64, repeats: int = 1
-) -> dict[str, Any]:
-    """Passages embedded per second: ONNX Runtime against sentence-transformers on the same texts and batches.
+def scifact_chunks(
+    data_dir: str | Path = DEFAULT_DATA, n: int = 1000, seed: int = 0, max_words: int = 100
+) -> list[str]:
+    """``n`` real passages: SciFact abstracts (title + abstract) packed into whole sentences of at most ``max_words``
+    words, as the engine's chunker packs them (a longer single sentence stays whole), sampled with ``seed``."""
+    from retrieval.bench_bm25 import load_beir_corpus
+    from retrieval.ingest import split_rough_sentences
 
-    Both encoders sort texts by length so batches pad little; each is warmed up first (model load excluded).
-    The vectors must agree (min cosine) for the speed-up to count.
+    chunks: list[str] = []
+    for doc in load_beir_corpus(Path(data_dir) / "scifact/corpus.jsonl")[1]:
+        current: list[str] = []
+        words = 0
+        for a, b in split_rough_sentences(doc):
+            sentence = doc[a:b]
+            w = len(sentence.split())
+            if current and words + w > max_words:
+                chunks.append(" ".join(current))
+                current, words = [], 0
+            current.append(sentence)
+            words += w
+        if current:
+            chunks.append(" ".join(current))
+    rng = np.random.default_rng(seed)
+    return [chunks[i] for i in rng.choice(len(chunks), min(n, len(chunks)), replace=False)]
+
+
+def encoder_throughput(
+    texts: Sequence[str], cache_dir: Path = DEFAULT_CACHE, repeats: int = 2, slice_size: int = 250,
+    token_budget: int = 4096,
+) -> dict[str, Any]:
+    """Passages embedded per second: the build-time ONNX encoder against sentence-transformers, in the same run.
+
+    Encoders (each loaded and warmed up first; load, export and fusion time reported apart as ``setup_s``):
+
+    * ``sentence_transformers``: ``SentenceTransformer.encode(batch_size=32)``, its defaults (it sorts by length);
+    * ``sentence_transformers_engine``: :class:`SentenceTransformerEncoder` (batches of 64 of similar length), what
+      ``Engine.build`` used before;
+    * ``onnx_query``: the stored query model (:class:`OnnxEncoder`, batches of 64 of similar character length);
+    * ``onnx_build``: :class:`OnnxBuildEncoder` (fused graph, ORT_ENABLE_ALL, ``token_budget`` batches), what
+      ``Engine.build`` uses.
+
+    Interleaved: the texts are cut into slices of ``slice_size``; each slice goes through every encoder in rotating
+    order, ``repeats`` times, so a change of machine load hits all alike; texts/s = texts / seconds spent encoding.
+    ``speedup``: ``onnx_build`` over the faster sentence-transformers configuration; ``min_cosine``: the lowest
+    cosine of ``onnx_build`` to ``sentence_transformers`` over every text (the speed-up counts only if >= 0.9999).
     """
-    from retrieval.encoders import SentenceTransformerEncoder
+    from retrieval.encoders import OnnxBuildEncoder, SentenceTransformerEncoder
 
     texts = list(texts)
-    encoders = {
-        "onnx": _onnx_encoder(Path(cache_dir).parent),
-        "sentence_transformers": SentenceTransformerEncoder(batch_size=batch_size),
+    setup: dict[str, float] = {}
+
+    def timed(name: str, make: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        enc = make()
+        enc.encode(texts[: min(len(texts), 16)])  # loads the model / exports and fuses the graph
+        setup[name] = time.perf_counter() - t0
+        return enc
+
+    st_engine = timed("sentence_transformers_engine", lambda: SentenceTransformerEncoder(batch_size=64))
+    st_model = st_engine.model
+
+    class _STDefault:
+        def encode(self, batch: Sequence[str]) -> np.ndarray:
+            return st_model.encode(list(batch), batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+
+    build = timed("onnx_build", lambda: OnnxBuildEncoder(token_budget=token_budget))
+    encoders: dict[str, Any] = {
+        "sentence_transformers": _STDefault(),
+        "sentence_transformers_engine": st_engine,
+        "onnx_query": timed("onnx_query", lambda: _onnx_encoder(Path(cache_dir).parent)),
+        "onnx_build": build,
     }
-    encoders["onnx"].batch_size = batch_size
-    result: dict[str, Any] = {"texts": len(texts), "batch_size": batch_size,
-                              "mean_chars": float(np.mean([len(t) for t in texts])) if texts else 0.0}
-    vectors = {}
-    for name, enc in encoders.items():
-        enc.encode(texts[: min(len(texts), 16)])
-        best = math.inf
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            vectors[name] = enc.encode(texts)
-            best = min(best, time.perf_counter() - t0)
-        result[f"{name}_passages_per_s"] = len(texts) / best
-    cos = np.sum(vectors["onnx"] * vectors["sentence_transformers"], axis=1)
-    result["speedup"] = result["onnx_passages_per_s"] / result["sentence_transformers_passages_per_s"]
-    result["min_cosine"] = float(cos.min())
-    result["mean_cosine"] = float(cos.mean())
-    return result
+    encoders["sentence_transformers"].encode(texts[:16])
+    import torch
+
+    spent = dict.fromkeys(encoders, 0.0)
+    vectors = {name: np.zeros((len(texts), 384), dtype=np.float32) for name in encoders}
+    names = list(encoders)
+    turn = 0
+    for _ in range(repeats):
+        for start in range(0, len(texts), slice_size):
+            part = texts[start : start + slice_size]
+            for name in names[turn % len(names):] + names[: turn % len(names)]:
+                t0 = time.perf_counter()
+                vecs = encoders[name].encode(part)
+                spent[name] += time.perf_counter() - t0
+                vectors[name][start : start + len(part)] = vecs
+            turn += 1
+    rate = {name: repeats * len(texts) / spent[name] for name in encoders}
+    st_best = max(rate["sentence_transformers"], rate["sentence_transformers_engine"])
+    cos = np.sum(vectors["onnx_build"] * vectors["sentence_transformers"], axis=1)
+    cos_query = np.sum(vectors["onnx_query"] * vectors["sentence_transformers"], axis=1)
+    return {
+        "texts": len(texts), "repeats": repeats, "slice_size": slice_size,
+        "mean_chars": float(np.mean([len(t) for t in texts])) if texts else 0.0,
+        "mean_words": float(np.mean([len(t.split()) for t in texts])) if texts else 0.0,
+        "passages_per_s": rate,
+        "onnx_passages_per_s": rate["onnx_build"],
+        "sentence_transformers_passages_per_s": st_best,
+        "speedup": rate["onnx_build"] / st_best,
+        "speedup_vs_st_default": rate["onnx_build"] / rate["sentence_transformers"],
+        "speedup_query_graph": rate["onnx_query"] / st_best,
+        "min_cosine": float(cos.min()), "mean_cosine": float(cos.mean()),
+        "min_cosine_query_graph": float(cos_query.min()),
+        "setup_s": setup,
+        "threads": {"torch": torch.get_num_threads(), "onnxruntime": "default (one per physical core)",
+                    "cpus": os.cpu_count()},
+        "onnx_build": {"token_budget": token_budget, "max_batch": build.max_batch, "fused_ops": build.fused_ops,
+                       "graph_optimization": "ORT_ENABLE_ALL"},
+        "loadavg_1min_end": os.getloadavg()[0],
+    }
+
+
+# ---- end-to-end hybrid search -------------------------------------------------------------------------------------
+
+
+def hybrid_passages(data_dir: Path, n: int) -> tuple[list[str], dict[str, int]]:
+    """``n`` real passage texts for the end-to-end benchmark, deduplicated, and how many came from each source.
+
+    In order: SciFact abstracts (title + abstract, ~5k), SQuAD v1.1 train paragraphs split into sentences with
+    :func:`retrieval.ingest.split_rough_sentences` (~92k), then sentences of the visible SQuAD dev paragraphs as far
+    as needed (the SQuAD train sentences and SciFact abstracts together hold ~97k).
+    """
+    from retrieval.bench_bm25 import load_beir_corpus
+    from retrieval.ingest import split_rough_sentences
+
+    data_dir = Path(data_dir)
+    sources: list[tuple[str, list[str]]] = []
+    if (data_dir / "scifact/corpus.jsonl").is_file():
+        sources.append(("scifact_abstracts", load_beir_corpus(data_dir / "scifact/corpus.jsonl")[1]))
+    for label, name in (("squad_train_sentences", "squad/train-v1.1.json"),
+                        ("squad_dev_sentences", "squad/dev-v1.1.visible.json")):
+        if (data_dir / name).is_file():
+            contexts = _squad(data_dir / name)[0]
+            sources.append((label, [c[a:b] for c in contexts for a, b in split_rough_sentences(c)]))
+    seen: dict[str, None] = {}
+    counts: dict[str, int] = {}
+    for label, texts in sources:
+        before = len(seen)
+        for t in texts:
+            t = t.strip()
+            if t and len(seen) < n:
+                seen.setdefault(t)
+        counts[label] = len(seen) - before
+    if len(seen) < n:
+        raise FileNotFoundError(f"only {len(seen)} distinct passages under {data_dir}, {n} needed")
+    return list(seen), counts
+
+
+def _hybrid_vectors(n: int, data_dir: Path, cache_dir: Path, seed: int, log: Log) -> tuple[np.ndarray, int]:
+    """(n unit vectors, how many are real): the benchmark's cached real passage vectors, synthetic beyond them."""
+    passages, _ = load_real_texts(data_dir, seed)
+    real = cached_prefix(passages, cache_dir)[:n]
+    if len(real) < min(2048, n):  # nothing cached yet: embed one block (cached for the benchmark too)
+        log("  embedding 2048 real passages for the vector model (cached for later runs)")
+        real = embed_cached(passages[: min(2048, n)], cache_dir)
+    model = fit_cluster_model(real, seed=seed) if n > len(real) else None
+    return build_database(real, model, n, seed)
+
+
+def hybrid_latency(
+    n_passages: int = 100_000,
+    n_questions: int = 300,
+    warmup: int = 30,
+    k: int = 10,
+    depth: int = 100,
+    data_dir: str | Path = DEFAULT_DATA,
+    cache_dir: str | Path = DEFAULT_CACHE,
+    settings: Sequence[tuple[int | None, int | None]] = ((None, None), (None, 1), (1, 1), (1, None)),
+    seed: int = 0,
+    log: Log | None = None,
+) -> dict[str, Any]:
+    """Single-question hybrid search as ``Engine.search`` runs it, at ``n_passages``, timed per stage.
+
+    An :class:`~retrieval.engine.Engine` is assembled in memory from real parts: BM25 (default tokenizer) over real
+    passage texts (:func:`hybrid_passages`); the dense index ``choose_index_spec(n_passages)`` picks, over the
+    benchmark's vectors (cached real MiniLM vectors of SQuAD/SciFact passages, the rest sampled from the fitted
+    synthetic model); the ONNX query encoder (the export ``ask`` uses); SearchConfig defaults (convex fusion,
+    depth 100). Texts and vectors are paired arbitrarily, so the figures are latency only (recall: see the sizes).
+
+    Each question (SQuAD v1.1 dev, shuffled with ``seed``) goes through ``Engine.search(q, k)`` once per thread
+    setting, the settings in rotating order so load changes hit them alike. A setting is (ONNX Runtime intra-op
+    threads, faiss OpenMP threads), None meaning the library default (ONNX Runtime: one per physical core; faiss: all).
+    The machine's load average and this process's CPU share (CPU time / wall time) are recorded with the figures.
+    """
+    import faiss
+
+    from retrieval.answer import AnswerModel
+    from retrieval.bm25 import BM25
+    from retrieval.encoders import EMBEDDING_DIM
+    from retrieval.engine import Engine, SearchConfig
+    from retrieval.types import Passage
+
+    log = log or (lambda _m: None)
+    data_dir, cache_dir = Path(data_dir), Path(cache_dir)
+    all_threads = faiss.omp_get_max_threads()
+    out: dict[str, Any] = {"n_passages": n_passages, "k": k, "depth": depth, "cpus": os.cpu_count(),
+                           "faiss_max_threads": all_threads}
+    t0 = time.perf_counter()
+    texts, counts = hybrid_passages(data_dir, n_passages)
+    bm25 = BM25()
+    bm25.add(texts)
+    out["bm25"] = {"build_s": time.perf_counter() - t0, "sources": counts, "vocabulary": bm25.vocabulary_size,
+                   "postings": int(bm25._doc_ids.shape[0]), "avgdl": bm25.avgdl, "tokenizer": "default"}
+    log(f"  BM25 over {len(texts):,} passages in {out['bm25']['build_s']:.1f} s ({counts})")
+    t0 = time.perf_counter()
+    db, n_real = _hybrid_vectors(n_passages, data_dir, cache_dir, seed, log)
+    spec = choose_index_spec(n_passages)
+    dense = DenseIndex(EMBEDDING_DIM, **spec)
+    dense.add(db)
+    del db
+    out["dense"] = {"spec": dense.spec, "real_vectors": n_real, "synthetic_vectors": n_passages - n_real,
+                    "build_s": time.perf_counter() - t0,
+                    "pairing": "texts and vectors paired arbitrarily: latency only, recall is measured per size"}
+    log(f"  dense {json.dumps(dense.spec)} over {n_passages:,} vectors ({n_real:,} real)")
+
+    questions = list(dict.fromkeys(q.strip() for q in _squad(data_dir / "squad/dev-v1.1.visible.json")[1]))
+    rng = np.random.default_rng(seed)
+    questions = [questions[i] for i in rng.permutation(len(questions))[: warmup + n_questions]]
+    encoders = {t: _onnx_encoder(cache_dir.parent, threads=t) for t in dict.fromkeys(s[0] for s in settings)}
+    passages = [Passage(i, f"e2e-{i}", 0, len(t), t) for i, t in enumerate(texts)]
+    engine = Engine(cache_dir, {}, passages, {}, bm25, dense, None, AnswerModel.default(), SearchConfig())
+    out["search_config"] = {"fusion": engine.search_config.fusion.value, "alpha": engine.search_config.alpha,
+                            "depth": engine.search_config.depth}
+    if depth != engine.search_config.depth:
+        engine.search_config = replace(engine.search_config, depth=depth)
+        out["search_config"]["depth"] = depth
+
+    stages = ("encode_ms", "bm25_ms", "dense_ms", "fusion_ms", "total_ms")
+    samples: dict[int, dict[str, list[float]]] = {i: {s: [] for s in stages} for i in range(len(settings))}
+    loads: list[float] = []
+    cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    try:
+        for qi, question in enumerate(questions):
+            for j in range(len(settings)):
+                si = (qi + j) % len(settings)
+                onnx_threads, faiss_threads = settings[si]
+                engine._encoder = encoders[onnx_threads]
+                faiss.omp_set_num_threads(faiss_threads or all_threads)
+                timings: dict[str, float] = {}
+                t1 = time.perf_counter()
+                engine.search(question, k, timings=timings)
+                timings["total_ms"] = (time.perf_counter() - t1) * 1e3
+                if qi >= warmup:
+                    for s in stages:
+                        samples[si][s].append(timings[s])
+            if qi % 50 == 0:
+                loads.append(os.getloadavg()[0])
+    finally:
+        faiss.omp_set_num_threads(all_threads)
+    cpu1, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - wall0
+    loads.append(os.getloadavg()[0])
+    rows = []
+    for si, (onnx_threads, faiss_threads) in enumerate(settings):
+        ms = samples[si]
+        row: dict[str, Any] = {
+            "onnx_threads": onnx_threads or "default (physical cores)", "faiss_threads": faiss_threads or all_threads,
+            "label": (f"ORT {onnx_threads or 'default'} / faiss {faiss_threads or f'all ({all_threads})'}"
+                      + (" (engine defaults)" if onnx_threads is None and faiss_threads is None else "")),
+            "questions": len(ms["total_ms"]),
+        }
+        for s in stages:
+            name = s[:-3]
+            for q in (50, 90, 99):
+                row[f"{name}_p{q}_ms"] = _percentile(ms[s], q)
+        half = len(ms["total_ms"]) // 2
+        row["total_p50_halves_ms"] = [_percentile(ms["total_ms"][:half], 50), _percentile(ms["total_ms"][half:], 50)]
+        rows.append(row)
+    out["rows"] = rows
+    out["questions"] = {"n": n_questions, "warmup": warmup, "source": "SQuAD v1.1 dev (visible), shuffled",
+                        "mean_chars": float(np.mean([len(q) for q in questions]))}
+    out["load"] = {"loadavg_1min_samples": loads, "loadavg_1min_max": max(loads),
+                   "loadavg_1min_mean": float(np.mean(loads)),
+                   "cpu_share": (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / wall,
+                   "niceness": os.nice(0)}
+    best = min(rows, key=lambda r: r["total_p50_ms"])
+    out["best"] = best["label"]
+    out["target_p50_le_15ms"] = {"engine_defaults": rows[0]["total_p50_ms"] <= 15.0 if settings[0] == (None, None)
+                                 else None, "best_setting": best["total_p50_ms"] <= 15.0}
+    for r in rows:
+        log(f"  {r['label']:38s} total p50 {r['total_p50_ms']:.2f} ms p90 {r['total_p90_ms']:.2f}: encode "
+            f"{r['encode_p50_ms']:.2f}, bm25 {r['bm25_p50_ms']:.2f}, dense {r['dense_p50_ms']:.2f}, fusion "
+            f"{r['fusion_p50_ms']:.2f} (p50 ms)")
+    log(f"  load average {out['load']['loadavg_1min_mean']:.1f} (max {out['load']['loadavg_1min_max']:.1f}) on "
+        f"{os.cpu_count()} CPUs; this process got {out['load']['cpu_share']:.2f} CPUs")
+    return out
+
+
+def _e2e_lines(e: dict[str, Any]) -> list[str]:
+    d, b, ld = e["dense"], e["bm25"], e["load"]
+    lines = [
+        "", f"## End-to-end hybrid search ({e['n_passages']:,} passages)", "",
+        (f"`Engine.search(question, k={e['k']})` one question at a time: ONNX query encoder, BM25 top-{e['depth']}, "
+         f"dense top-{e['depth']} ({d['spec']['kind']}, chosen by choose_index_spec), {e['search_config']['fusion']} "
+         f"fusion. {e['questions']['n']} SQuAD dev questions after {e['questions']['warmup']} warm-up, every "
+         "setting on every question in rotating order."), "",
+        (f"BM25: {e['n_passages']:,} real passages ({', '.join(f'{k} {v:,}' for k, v in b['sources'].items())}), "
+         f"{b['vocabulary']:,} terms, {b['postings']:,} postings. Dense: {d['real_vectors']:,} real + "
+         f"{d['synthetic_vectors']:,} synthetic vectors; {d['pairing']}."), "",
+        (f"Machine: {e['cpus']} CPUs, load average {ld['loadavg_1min_mean']:.1f} (max {ld['loadavg_1min_max']:.1f}) "
+         f"during the run; this process (nice {ld['niceness']}) got {ld['cpu_share']:.2f} CPUs. On a loaded machine "
+         "the figures include waits for a CPU; compare settings within the table."), "",
+        ("| threads (ORT / faiss) | encode p50 / p90 | BM25 p50 / p90 | dense p50 / p90 | fusion p50 / p90 | "
+         "total p50 | total p90 | total p99 | p50 1st / 2nd half |"),
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in e["rows"]:
+        cells = [f"{_fmt(r[f'{s}_p50_ms'], 2)} / {_fmt(r[f'{s}_p90_ms'], 2)}" for s in ("encode", "bm25", "dense",
+                                                                                       "fusion")]
+        halves = " / ".join(_fmt(x, 2) for x in r["total_p50_halves_ms"])
+        lines.append(f"| {r['label']} | {' | '.join(cells)} | **{_fmt(r['total_p50_ms'], 2)}** | "
+                     f"{_fmt(r['total_p90_ms'], 2)} | {_fmt(r['total_p99_ms'], 2)} | {halves} |")
+    lines += ["", (f"Times in ms. Best setting: {e['best']}; target p50 <= 15 ms: "
+                   f"{json.dumps(e['target_p50_le_15ms'])}.")]
+    return lines
+
+
+def run_e2e(
+    out_dir: str | Path = DEFAULT_OUT,
+    n_passages: int = 100_000,
+    n_questions: int = 300,
+    *,
+    data_dir: str | Path = DEFAULT_DATA,
+    cache_dir: str | Path = DEFAULT_CACHE,
+    log: Log | None = None,
+) -> dict[str, Any]:
+    """:func:`hybrid_latency` alone; writes ``e2e_hybrid.json`` and ``e2e_hybrid.md`` into ``out_dir``."""
+    started = time.perf_counter()
+    report = {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+              "e2e_hybrid": hybrid_latency(n_passages, n_questions, data_dir=data_dir, cache_dir=cache_dir, log=log)}
+    report["wall_s"] = time.perf_counter() - started
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(report, out_dir / "e2e_hybrid.json")
+    lines = ["# End-to-end hybrid search benchmark", "", f"{report['created']} - {report['machine']['platform']}"]
+    (out_dir / "e2e_hybrid.md").write_text("\n".join(lines + _e2e_lines(report["e2e_hybrid"])) + "\n")
+    return report
 
 
 # ---- the run ------------------------------------------------------------------------------------------------------
@@ -743,8 +1085,12 @@ def run_benchmark(
                     log("  rank_bm25 not installed: skipped")
         if cfg.encoder_sample and not smoke:
             with stage("encoder throughput"):
-                sample = load_real_texts(data_dir, cfg.seed + 1)[0][: cfg.encoder_sample]
-                report["peers"]["encoders"] = encoder_throughput(sample, cache_dir)
+                sample = scifact_chunks(data_dir, cfg.encoder_sample, cfg.seed)
+                report["peers"]["encoders"] = encoder_throughput(sample, cache_dir, repeats=cfg.encoder_repeats)
+        if cfg.e2e_passages and not smoke:
+            with stage(f"end-to-end hybrid search at {cfg.e2e_passages:,}"):
+                report["e2e_hybrid"] = hybrid_latency(cfg.e2e_passages, cfg.e2e_questions, data_dir=data_dir,
+                                                      cache_dir=cache_dir, seed=cfg.seed, log=log)
     finally:
         faiss.omp_set_num_threads(all_threads)
     report["stages_s"] = stages
@@ -782,6 +1128,8 @@ def _targets(report: dict[str, Any]) -> dict[str, Any]:
     enc = report.get("peers", {}).get("encoders")
     if enc:
         out["encoder_onnx_1.5x_equal_vectors"] = enc["speedup"] >= 1.5 and enc["min_cosine"] >= 0.9999
+    if report.get("e2e_hybrid"):
+        out["e2e_hybrid_p50_le_15ms"] = report["e2e_hybrid"]["target_p50_le_15ms"]
     return out
 
 
@@ -875,11 +1223,28 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
                    f"{b['top10_agreement']:.3f}, build {b['ours_build_s']:.2f} s vs {b['rank_bm25_build_s']:.2f} s")]
     if "encoders" in peers:
         e = peers["encoders"]
+        r = e["passages_per_s"]
         lines += ["", "## Passage embedding throughput", "",
-                  (f"{e['texts']} passages (mean {e['mean_chars']:.0f} chars), batch {e['batch_size']}, "
-                   f"length-sorted: ONNX Runtime {e['onnx_passages_per_s']:.1f}/s, sentence-transformers "
-                   f"{e['sentence_transformers_passages_per_s']:.1f}/s = {e['speedup']:.2f}x; cosine min "
-                   f"{e['min_cosine']:.6f}")]
+                  (f"{e['texts']} SciFact passages (<= 100 words, mean {e['mean_words']:.0f} words), every encoder on "
+                   f"every slice of {e['slice_size']} in rotating order, {e['repeats']} rounds; threads: torch "
+                   f"{e['threads']['torch']}, ONNX Runtime {e['threads']['onnxruntime']}."), "",
+                  "| encoder | passages/s | setup s |", "|---|---|---|",
+                  (f"| sentence-transformers, batch 32 (its default; sorts by length) | "
+                   f"{_fmt(r['sentence_transformers'], 1)} | - |"),
+                  (f"| sentence-transformers, batches of 64 by length (previous Engine.build) | "
+                   f"{_fmt(r['sentence_transformers_engine'], 1)} | "
+                   f"{_fmt(e['setup_s']['sentence_transformers_engine'], 1)} |"),
+                  (f"| ONNX query model, batches of 64 by length | {_fmt(r['onnx_query'], 1)} | "
+                   f"{_fmt(e['setup_s']['onnx_query'], 1)} |"),
+                  (f"| ONNX build encoder: fused graph, ORT_ENABLE_ALL, {e['onnx_build']['token_budget']}-token "
+                   f"batches (Engine.build) | {_fmt(r['onnx_build'], 1)} | {_fmt(e['setup_s']['onnx_build'], 1)} |"),
+                  "",
+                  (f"Build encoder over the faster sentence-transformers setting: **{e['speedup']:.2f}x** "
+                   f"({e['speedup_vs_st_default']:.2f}x over batch 32); cosine to sentence-transformers min "
+                   f"{e['min_cosine']:.7f}, mean {e['mean_cosine']:.7f} (query model: {e['speedup_query_graph']:.2f}x, "
+                   f"min {e['min_cosine_query_graph']:.7f}). Fused: {json.dumps(e['onnx_build']['fused_ops'])}.")]
+    if report.get("e2e_hybrid"):
+        lines += _e2e_lines(report["e2e_hybrid"])
     lines += ["", "## Targets", "", "```json", json.dumps(report.get("targets", {}), indent=1), "```",
               "", "## Stage timings (s)", ""]
     lines += [f"- {name}: {sec:.1f}" for name, sec in report.get("stages_s", {}).items()]
