@@ -41,7 +41,7 @@ from retrieval.store import (
     write_manifest,
 )
 from retrieval.tokenize import TokenizerConfig
-from retrieval.types import Answer, AnswerValue, Hit, Passage
+from retrieval.types import Answer, AnswerValue, Citation, Hit, Passage
 
 __all__ = ["BuildConfig", "Engine", "SearchConfig"]
 
@@ -455,6 +455,47 @@ class Engine:
         values = select_reader_answer(reader_rows(question, read, spans, self.idf, self.tokenizer), settings)
         return values, settings
 
+    def _sentence_cosine(self, passage: Passage, sentence_start: int, query_vector: np.ndarray) -> float | None:
+        if self.sentence_vectors is None:
+            return None
+        for i, (a, _b) in enumerate(passage.sentences):
+            if a == sentence_start:
+                row = int(self._sentence_offsets[passage.passage_id]) + i
+                return float(self.sentence_vectors[row].astype(np.float32) @ query_vector)
+        return None
+
+    def supporting_citations(
+        self, question: str, value: AnswerValue, query_vector: np.ndarray, depth: int = 30, ratio: float = 0.8
+    ) -> list[Citation]:
+        """Other statements of the answer's value: index-time candidates with the same normalised value, in the
+        top ``depth`` passages, whose sentence is at least ``ratio`` times as similar to the question as the
+        answer's own sentence. This is how "2,000" gets cited from every article that gives it."""
+        from retrieval.answer import normalize_value
+
+        own = [
+            cos for c in value.citations
+            if (cos := self._sentence_cosine(self.passages[c.passage_id], c.sentence_start, query_vector)) is not None
+        ]
+        if not own:
+            return []
+        floor = ratio * max(own)
+        seen = {(c.doc_id, c.start) for c in value.citations}
+        out = []
+        for hit in self.search_batch([question], depth, query_vectors=query_vector[None, :])[0]:
+            p = hit.passage
+            for cand in p.candidates:
+                text = p.text[cand.start - p.start : cand.end - p.start]
+                if (p.doc_id, cand.start) in seen or normalize_value(text) != value.normalized:
+                    continue
+                s0, s1 = next(((a, b) for a, b in p.sentences if a <= cand.start < b), (p.start, p.end))
+                cos = self._sentence_cosine(p, s0, query_vector)
+                if cos is None or cos < floor:
+                    continue
+                seen.add((p.doc_id, cand.start))
+                out.append(Citation(p.doc_id, hit.title, cand.start, cand.end, text, p.passage_id,
+                                    p.text[s0 - p.start : s1 - p.start], s0, s1))
+        return out
+
     def answer_from_hits(self, question: str, hits: Sequence[Hit], query_vector: np.ndarray) -> Answer:
         from retrieval.answer import analyze_question
 
@@ -477,8 +518,9 @@ class Engine:
             return Answer(
                 question, None, best.score, alternatives=alternatives, hits=list(hits), question_type=analysis.qtype
             )
+        citations = _one_per_sentence(best.citations + self.supporting_citations(question, best, query_vector))
         return Answer(
-            question, best.text, best.score, citations=_one_per_sentence(best.citations),
+            question, best.text, best.score, citations=citations,
             alternatives=alternatives, hits=list(hits), question_type=analysis.qtype,
             conflicts=conflicting_values(best, alternatives[1:], analysis.qtype),
         )

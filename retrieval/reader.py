@@ -17,6 +17,8 @@ __all__ = ["ReaderSpan", "SpanReader", "bundled_reader_paths"]
 MAX_LEN = 256
 STRIDE = 128
 MAX_ANSWER_TOKENS = 30
+# The question must leave room for the passage in a 256-token window; longer questions are cut for the reader.
+MAX_QUESTION_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,16 @@ class SpanReader:
             opts.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self.question_tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self.question_tokenizer.no_padding()
+        self.question_tokenizer.no_truncation()
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_LEN, stride=STRIDE, strategy="only_second")
+
+    def _cut_question(self, question: str) -> str:
+        question = question[:2_000]  # 64 tokens never need more characters than this, whatever the script
+        offsets = self.question_tokenizer.encode(question, add_special_tokens=False).offsets
+        return question[: offsets[MAX_QUESTION_TOKENS - 1][1]] if len(offsets) > MAX_QUESTION_TOKENS else question
 
     def _windows(self, question: str, contexts: Sequence[str]) -> list[tuple[int, object]]:
         out = []
@@ -68,6 +78,7 @@ class SpanReader:
         """The best ``top_n`` spans over all contexts, best first (score = start logit + end logit)."""
         if not contexts or not question.strip():
             return []
+        question = self._cut_question(question)
         windows = self._windows(question, contexts)
         width = max(len(w.ids) for _ci, w in windows)
         ids = np.zeros((len(windows), width), dtype=np.int64)
