@@ -542,14 +542,14 @@ def conflicting_values(best: AnswerValue, others: Sequence[AnswerValue], qtype: 
     """Other figures that other articles give for the same count or date question.
 
     A value conflicts when the question asks for a number or a date, both values contain a number, it is at least
-    half as likely as the answer, and at least one article states it without stating the answer.
+    a fifth as likely as the answer, and at least one article states it without stating the answer.
     """
     if qtype not in ("count", "when") or not _NUMERIC_VALUE.search(best.text):
         return []
     best_docs = {c.doc_id for c in best.citations}
     out = []
     for v in others:
-        if v.score >= 0.5 * best.score and _NUMERIC_VALUE.search(v.text) and {c.doc_id for c in v.citations} - best_docs:
+        if v.score >= 0.2 * best.score and _NUMERIC_VALUE.search(v.text) and {c.doc_id for c in v.citations} - best_docs:
             out.append(AnswerValue(v.text, v.normalized, v.score, _one_per_sentence(v.citations)))
     return out
 
