@@ -63,7 +63,7 @@ def _os_error(exc: OSError, where: Path) -> typer.Exit:
 
 @contextlib.contextmanager
 def _progress_factory(quiet: bool) -> Iterator[Callable[[str, int], Callable[[int], None]]]:
-    """Rich progress bars on stderr for long builds (silent when ``quiet`` or not a terminal and CI)."""
+    """Rich progress bars on stderr for long builds; silent when ``quiet``."""
     if quiet:
         yield lambda _label, _total: (lambda _n: None)
         return
