@@ -7,7 +7,10 @@ seed) plus the unanswerable questions of the 'reader' quarter of the visible SQu
 length. Logs settings and the loss curve as JSONL, saves checkpoints as safetensors (no pickle), then exports
 ONNX (fp32 and int8 dynamic per-channel quantisation) and reports F1 of both on a held-out slice of visible dev.
 
-    nice -n 10 python eval/train_reader.py --questions 24000 --epochs 1 --out .cache/reader
+    python eval/train_reader.py --questions 60000 --distractors 0.2 --v2-repeats 3 --precision bf16 \\
+        --out .cache/reader-v2
+
+``kill -USR1 <pid>`` stops early (checkpoint, export, evaluation still run).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import time
 from pathlib import Path
@@ -40,25 +44,43 @@ def reader_split(title: str) -> str:
     return article_part(title)
 
 
-def load_examples(bench: Path, n_questions: int) -> list[dict]:
-    """(question, context, answer_start, answer_text | None) records."""
+def load_examples(bench: Path, n_questions: int, distractors: float = 0.0, v2_repeats: int = 1) -> list[dict]:
+    """(question, context, answer_start, answer_text | None) records.
+
+    ``distractors``: for this fraction of the answerable questions, also add the question paired with another
+    paragraph of the same article that does not contain the answer, labelled "no answer". The open-corpus
+    reader sees mostly such passages, so its scores must say "not here" for them.
+    """
     rng = random.Random(SEED)
     train = json.loads((bench / "squad" / "train-v1.1.json").read_text(encoding="utf-8"))
     pos = [
-        {"q": qa["question"], "c": p["context"], "s": qa["answers"][0]["answer_start"], "a": qa["answers"][0]["text"]}
-        for art in train["data"] for p in art["paragraphs"] for qa in p["qas"]
+        {"q": qa["question"], "c": p["context"], "s": qa["answers"][0]["answer_start"], "a": qa["answers"][0]["text"],
+         "art": ai, "par": pi}
+        for ai, art in enumerate(train["data"]) for pi, p in enumerate(art["paragraphs"]) for qa in p["qas"]
     ]
     rng.shuffle(pos)
     pos = pos[:n_questions]
+    hard = []
+    for ex in pos:
+        if rng.random() >= distractors:
+            continue
+        paragraphs = train["data"][ex["art"]]["paragraphs"]
+        others = [k for k in range(len(paragraphs)) if k != ex["par"]]
+        if not others:
+            continue
+        context = paragraphs[rng.choice(others)]["context"]
+        if ex["a"].lower() not in context.lower():
+            hard.append({"q": ex["q"], "c": context, "s": -1, "a": None})
     v2 = json.loads((bench / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))
     neg = [
         {"q": qa["question"], "c": p["context"], "s": -1, "a": None}
         for art in v2["data"] if reader_split(art["title"]) == "reader"
         for p in art["paragraphs"] for qa in p["qas"] if not qa["answers"]
     ]
-    examples = pos + neg
+    examples = pos + hard + neg * max(1, v2_repeats)
     rng.shuffle(examples)
-    print(f"examples: {len(pos)} answerable (SQuAD v1.1 train), {len(neg)} unanswerable (v2.0 'reader' articles)")
+    print(f"examples: {len(pos)} answerable (SQuAD v1.1 train), {len(hard)} same-article distractor paragraphs, "
+          f"{len(neg)} x{max(1, v2_repeats)} unanswerable (v2.0 'reader' articles)")
     return examples
 
 
@@ -168,6 +190,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / ".cache" / "reader")
     ap.add_argument("--eval-limit", type=int, default=1500)
     ap.add_argument("--max-minutes", type=float, default=0.0, help="stop training after this long (0 = no limit)")
+    ap.add_argument("--distractors", type=float, default=0.0,
+                    help="fraction of questions also paired with a same-article paragraph as a no-answer example")
+    ap.add_argument("--v2-repeats", type=int, default=1, help="times each v2.0 unanswerable question is seen")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16 autocast (fp32 master weights): about 1.9x faster on CPUs with AVX512-BF16")
     args = ap.parse_args()
 
     import torch
@@ -182,7 +209,7 @@ def main() -> None:
     model_dir = bundled_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     model = AutoModelForQuestionAnswering.from_pretrained(str(model_dir))
-    examples = load_examples(args.bench_data, args.questions)
+    examples = load_examples(args.bench_data, args.questions, args.distractors, args.v2_repeats)
     feats = featurize(tokenizer, examples)
     rng = random.Random(SEED)
     n_epochs = max(1, math.ceil(args.epochs))
@@ -201,12 +228,15 @@ def main() -> None:
     )
     loss_fn = torch.nn.CrossEntropyLoss()
     model.train()
+    stop_requested = []
+    signal.signal(signal.SIGUSR1, lambda *_: stop_requested.append(True))  # graceful early stop, then export
     t0 = time.time()
     running = 0.0
     for step, group in enumerate(steps, start=1):
         ids, mask, tt, s, e = collate(group)
-        out = model(input_ids=ids, attention_mask=mask, token_type_ids=tt)
-        loss = (loss_fn(out.start_logits, s) + loss_fn(out.end_logits, e)) / 2
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            out = model(input_ids=ids, attention_mask=mask, token_type_ids=tt)
+        loss = (loss_fn(out.start_logits.float(), s) + loss_fn(out.end_logits.float(), e)) / 2
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -223,8 +253,8 @@ def main() -> None:
             running = 0.0
         if step % 500 == 0 or step == len(steps):
             save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(args.out / "checkpoint.safetensors"))
-        if args.max_minutes and time.time() - t0 > 60 * args.max_minutes:
-            print(f"stopping at step {step}: --max-minutes reached", flush=True)
+        if stop_requested or (args.max_minutes and time.time() - t0 > 60 * args.max_minutes):
+            print(f"stopping at step {step}: {'SIGUSR1' if stop_requested else '--max-minutes'}", flush=True)
             log.write(json.dumps({"stopped_at_step": step}) + "\n")
             break
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(args.out / "checkpoint.safetensors"))
