@@ -210,7 +210,7 @@ def ask(
 def build(
     corpus: CorpusOpt = None,
     index: IndexOpt = None,
-    index_type: Annotated[str, typer.Option("--index-type", help="auto, flat, flat-fp16, sq8, hnsw, ivf-flat or ivf-pq.")] = "auto",
+    index_type: Annotated[str, typer.Option("--index-type", help="auto, flat, flat-fp16, sq8, hnsw, ivf-flat, ivf-sq8 or ivf-pq.")] = "auto",
     target_recall: Annotated[float, typer.Option("--target-recall", min=0.5, max=1.0, help="Recall@10 the auto policy aims for.")] = 0.95,
     max_words: Annotated[int, typer.Option("--max-words", min=10, max=200, help="Passage length bound.")] = 100,
     overlap: Annotated[int, typer.Option("--overlap", min=0, max=5, help="Sentences repeated between passages.")] = 0,

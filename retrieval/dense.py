@@ -1,6 +1,6 @@
 """Dense vector index over FAISS: normalised embeddings, inner product = cosine similarity.
 
-Six kinds, one interface (``add`` / ``search`` / ``save`` / ``load``):
+Seven kinds, one interface (``add`` / ``search`` / ``save`` / ``load``):
 
 =============  ===============================================  ==================  ================================
 kind           structure                                        bytes per vector    search-time parameters
@@ -10,6 +10,9 @@ kind           structure                                        bytes per vector
 ``sq8``        scan of 8-bit scalar-quantised vectors           d                   -
 ``hnsw``       HNSW graph over float32 vectors                  4 d + ~8 M          ``ef_search``
 ``ivf-flat``   k-means lists of float32 vectors                 4 d + 16            ``nprobe``
+``ivf-sq8``    k-means lists of 8-bit scalar-quantised          d + 16, plus the    ``nprobe``, ``rerank``
+               residuals, then an exact re-rank of a shortlist  refine store
+               (``rerank`` x k) from a refine store (as ivf-pq)
 ``ivf-pq``     k-means lists of 8-bit PQ codes, then an exact   m + 16, plus the    ``nprobe``, ``rerank``
                re-rank of a shortlist (``rerank`` x k) from a   refine store: 4 d
                refine store (``refine``: flat / fp16 / sq8 /    / 2 d / d / 0
@@ -18,9 +21,9 @@ kind           structure                                        bytes per vector
 
 (IVF kinds: 8 bytes of list id and 8 of direct map per vector, so ``reconstruct`` works for every kind.)
 
-Why several: the exact scan is memory-bandwidth bound (n * 4 d bytes per query), fine up to a few hundred thousand
-vectors; beyond that a graph (HNSW) answers in well under a millisecond, and IVF-PQ keeps only compact codes in the
-scanned lists. :func:`choose_index_spec` picks one from corpus size and target recall.
+Why several: the exact scan is memory-bandwidth bound (n * 4 d bytes per query), fine up to tens of thousands of
+vectors; beyond that IVF-SQ8 scans a few percent of the vectors at a byte per dimension and re-ranks exactly, well
+under a millisecond at 1M; HNSW and IVF-Flat are the familiar alternatives, and IVF-PQ keeps only compact codes. :func:`choose_index_spec` picks one from corpus size and target recall.
 
 Trained kinds train on the first ``add`` (a seeded sample of it), so add everything in one call. k-means and the
 sample are seeded, so IVF and SQ builds repeat exactly on the same machine and thread count; HNSW inserts on
@@ -41,7 +44,7 @@ __all__ = ["DEFAULT_SEARCH_PARAMS", "KINDS", "DenseIndex", "auto_nlist", "choose
 _PARAMS_FILE = "dense_params.json"
 _INDEX_FILE = "dense.faiss"
 
-KINDS = ("flat", "flat-fp16", "sq8", "hnsw", "ivf-flat", "ivf-pq")
+KINDS = ("flat", "flat-fp16", "sq8", "hnsw", "ivf-flat", "ivf-sq8", "ivf-pq")
 
 _BUILD_DEFAULTS: dict[str, dict[str, Any]] = {
     "flat": {},
@@ -49,20 +52,24 @@ _BUILD_DEFAULTS: dict[str, dict[str, Any]] = {
     "sq8": {"train_size": 65536, "seed": 1234},
     "hnsw": {"M": 32, "ef_construction": 80},
     "ivf-flat": {"nlist": None, "train_size": None, "seed": 1234},
+    "ivf-sq8": {"nlist": None, "refine": "flat", "train_size": None, "seed": 1234},
     "ivf-pq": {"nlist": None, "m": 48, "refine": "flat", "train_size": None, "seed": 1234},
 }
 DEFAULT_SEARCH_PARAMS: dict[str, dict[str, Any]] = {
     "hnsw": {"ef_search": 64},
     "ivf-flat": {"nprobe": 16},
+    "ivf-sq8": {"nprobe": 24, "rerank": 2.0},
     "ivf-pq": {"nprobe": 16, "rerank": 4.0},
 }
 _REFINE_STORES = ("flat", "fp16", "sq8", "none")
+_REFINED_KINDS = ("ivf-sq8", "ivf-pq")  # kinds whose approximate ranking is re-scored from a refine store
 # k-means sample per list: faiss warns below 39; 32-64 keeps 1M-vector training to seconds on two cores.
 _TRAIN_PER_LIST = 48
 
 # Policy thresholds (see choose_index_spec); measured with retrieval.vector_bench.
-_EXACT_MAX = 200_000
-_HNSW_EF_BY_RECALL = ((0.90, 64), (0.95, 128), (0.98, 256), (0.99, 384))
+_EXACT_MAX = 50_000
+_IVF_NPROBE_BY_RECALL = ((0.90, 12), (0.95, 24), (0.98, 48), (0.99, 96))  # measured at 1M vectors, 2048 lists
+_IVF_REF_N, _IVF_REF_NLIST = 1_000_000, 2048
 
 
 def auto_nlist(n_vectors: int) -> int:
@@ -79,20 +86,24 @@ def choose_index_spec(n_vectors: int, target_recall: float = 0.95) -> dict[str, 
     Policy, from ``ask-engine bench`` (retrieval/vector_bench.py) on MiniLM embeddings of SQuAD + SciFact passages
     searched with real questions (2-core AMD EPYC, one thread per query):
 
-    * ``n <= 200k`` or ``target_recall >= 0.999``: ``flat``. The exact scan is memory-bandwidth bound, ~1.5 KB per
-      vector: 0.25 ms at 10k (in cache), 6-10 ms at 100k, so ~15-20 ms at 200k, the order of the question
-      encoder itself. Recall 1.0 (at 100k the target is >= 0.98, which HNSW at the 0.95 setting, 0.974 there,
-      would miss), nothing to tune, bit-for-bit reproducible builds, no extra memory.
-    * larger: ``hnsw``, M=32, efConstruction=80, efSearch by target: 64 / 128 / 256 / 384 for 0.90 / 0.95 / 0.98 /
-      0.99. Measured at 100k (94% synthetic, see the benchmark): efSearch 64 / 96 / 128 / 256 gave recall 0.947 /
-      0.961 / 0.974 / 0.989 at 0.16 / 0.22 / 0.30 / 0.50 ms against 10 ms exact. Recall at a fixed efSearch falls
-      as n grows, so each target gets one step more than 100k needed; the 1M benchmark row of this setting checks
-      it. M=32 is the common choice for 384-d embeddings (the benchmark also sweeps M=16 up to 200k);
-      efConstruction 80 keeps a 1M build to a few minutes on two cores (~5k vectors/s per core at 100k).
-      Memory: 4 d + ~8 M bytes per vector, ~1.2x flat. efSearch is raised to k for larger k.
-    * ``ivf-flat``, ``ivf-pq``, ``sq8``, ``flat-fp16`` are never chosen automatically: IVF needs more time than
-      HNSW for the same recall on question-to-passage search (queries lie off the passage clusters), and the
-      compressed kinds are for memory-bound deployments; pick them with ``index_type``.
+    * ``n <= 50k`` or ``target_recall >= 0.999``: ``flat``. The exact scan is memory-bandwidth bound, ~1.5 KB per
+      vector: 0.25 ms at 10k (in cache), ~3.5 ms at 50k, 7 ms at 100k, 59 ms at 1M. Up to 50k that is below
+      the question encoder's own ~5 ms, so exactness costs nothing noticeable: recall 1.0, nothing to tune,
+      bit-for-bit reproducible builds, no extra memory.
+    * larger: ``ivf-sq8`` (nlist ~ 2 sqrt(n): 512 at 100k, 2048 at 1M) with an exact float32 re-rank of the
+      best 2 k. nprobe comes from the 1M measurement: 12 / 24 / 48 / 96 for 0.90 / 0.95 / 0.98 / 0.99; on
+      fewer vectors it rises so a query scans as many vectors as it does at 1M (lists are shorter, so the same
+      work probes a larger share: recall only rises), and on more it keeps the same share of the lists.
+      Measured at 1M (97% synthetic, see the benchmark), one thread: nprobe 12 / 16 / 24 / 32 / 48 gave recall
+      0.930 / 0.949 / 0.968 / 0.977 / 0.985 at 0.27 / 0.31 / 0.43 / 0.62 / 0.85 ms, against 59 ms exact; at 100k,
+      nprobe 24 / 48 gave 0.982 / 0.993 at 0.22 / 0.38 ms against 7.2 ms exact (the policy picks 60 there).
+      Scanning one byte per dimension reads a quarter of IVF-Flat's bytes, and the re-rank restores what 8-bit
+      codes lose (0.959 -> 0.968 at nprobe 24, 1M). HNSW (M=32, efConstruction=80) was slower at every recall
+      at 1M (0.946 at 0.75 ms with efSearch 256) and builds 3.7x slower (152 s vs 41 s). Memory: d + 16 bytes
+      of codes and ids per vector plus the 4 d float32 re-rank store, 1.26x flat.
+    * ``hnsw``, ``ivf-flat``, ``ivf-pq``, ``sq8``, ``flat-fp16`` are never chosen automatically: slower at equal
+      recall (hnsw, ivf-flat), or for memory-bound deployments (the compressed kinds); pick them with
+      ``index_type``.
     """
     if n_vectors < 0:
         raise ValueError("n_vectors must be >= 0")
@@ -100,8 +111,12 @@ def choose_index_spec(n_vectors: int, target_recall: float = 0.95) -> dict[str, 
         raise ValueError("target_recall must be in (0, 1]")
     if n_vectors <= _EXACT_MAX or target_recall >= 0.999:
         return {"kind": "flat"}
-    ef = next((ef for r, ef in _HNSW_EF_BY_RECALL if target_recall <= r), _HNSW_EF_BY_RECALL[-1][1])
-    return {"kind": "hnsw", "M": 32, "ef_construction": 80, "ef_search": ef}
+    base = next((p for r, p in _IVF_NPROBE_BY_RECALL if target_recall <= r), _IVF_NPROBE_BY_RECALL[-1][1])
+    nlist = auto_nlist(n_vectors)
+    same_share = base * nlist / _IVF_REF_NLIST  # the measured share of the lists (more lists: more probes)
+    same_work = base * (_IVF_REF_N / _IVF_REF_NLIST) / (n_vectors / nlist)  # as many vectors as measured at 1M
+    nprobe = int(min(nlist, math.ceil(max(same_share, same_work))))
+    return {"kind": "ivf-sq8", "nlist": nlist, "refine": "flat", "nprobe": nprobe, "rerank": 2.0}
 
 
 def _check_positive_int(name: str, value: Any, allow_none: bool = False) -> None:
@@ -121,9 +136,9 @@ def _validate(kind: str, dim: int, build: dict[str, Any], search: dict[str, Any]
     if "seed" in build and (isinstance(build["seed"], bool) or not isinstance(build["seed"], (int, np.integer))
                             or build["seed"] < 0):
         raise ValueError("seed must be a non-negative integer")
-    if kind == "ivf-pq":
-        if dim % build["m"]:
-            raise ValueError(f"m={build['m']} must divide dim={dim}")
+    if kind == "ivf-pq" and dim % build["m"]:
+        raise ValueError(f"m={build['m']} must divide dim={dim}")
+    if kind in _REFINED_KINDS:
         if build["refine"] not in _REFINE_STORES:
             raise ValueError(f"refine must be one of {_REFINE_STORES}")
     if "rerank" in search and (isinstance(search["rerank"], bool) or not isinstance(search["rerank"], (int, float))
@@ -154,7 +169,7 @@ class DenseIndex:
         _validate(kind, dim, self.build_params, self.search_params)
         self._index: Any = None
         self._ivf: Any = None
-        if kind not in ("ivf-flat", "ivf-pq") or self.build_params["nlist"] is not None:
+        if not kind.startswith("ivf") or self.build_params["nlist"] is not None:
             self._index = self._new_index(self.build_params.get("nlist"))
 
     # ---- construction -----------------------------------------------------------------------------------------
@@ -177,6 +192,8 @@ class DenseIndex:
         quantizer = faiss.IndexFlatIP(d)
         if self.kind == "ivf-flat":
             ivf = faiss.IndexIVFFlat(quantizer, d, int(nlist), ip)
+        elif self.kind == "ivf-sq8":
+            ivf = faiss.IndexIVFScalarQuantizer(quantizer, d, int(nlist), faiss.ScalarQuantizer.QT_8bit, ip)
         else:
             ivf = faiss.IndexIVFPQ(quantizer, d, int(nlist), int(p["m"]), 8, ip)  # 8-bit codes: m bytes
         ivf.own_fields = True
@@ -251,7 +268,7 @@ class DenseIndex:
             self._ivf.make_direct_map()  # reconstruct() by id, as for every other kind
 
     def set_search_params(self, **params: Any) -> None:
-        """Change ``ef_search`` (hnsw), ``nprobe`` (ivf-*) or ``rerank`` (ivf-pq: shortlist = rerank * k)."""
+        """Change ``ef_search`` (hnsw), ``nprobe`` (ivf-*) or ``rerank`` (ivf-sq8/pq: shortlist = rerank * k)."""
         allowed = DEFAULT_SEARCH_PARAMS.get(self.kind, {})
         unknown = set(params) - set(allowed)
         if unknown:
@@ -269,7 +286,7 @@ class DenseIndex:
             self._index.hnsw.efSearch = int(sp["ef_search"])
         if self._ivf is not None:
             self._ivf.nprobe = int(min(sp["nprobe"], self._ivf.nlist))
-        if self.kind == "ivf-pq" and self.build_params["refine"] != "none":
+        if self.kind in _REFINED_KINDS and self.build_params["refine"] != "none":
             self._index.k_factor = float(sp["rerank"])
 
     def search(self, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -335,12 +352,12 @@ class DenseIndex:
 
     def memory_breakdown(self) -> dict[str, int]:
         """``{"per_vector": bytes that grow with the vectors, "fixed": trained tables, centroids}``; ``refine``
-        (ivf-pq) is the re-rank store's share of ``per_vector``."""
+        (ivf-sq8, ivf-pq) is the re-rank store's share of ``per_vector``."""
         if self._index is None:
             return {"per_vector": 0, "fixed": 0}
         per_vector, fixed = _faiss_bytes(self._index)
         out = {"per_vector": per_vector, "fixed": fixed}
-        if self.kind == "ivf-pq" and self.build_params["refine"] != "none":
+        if self.kind in _REFINED_KINDS and self.build_params["refine"] != "none":
             out["refine"] = _faiss_bytes(self._index.refine_index)[0]
         return out
 
@@ -403,6 +420,8 @@ def _faiss_bytes(index: Any) -> tuple[int, int]:
             fixed += index.pq.centroids.size() * 4
             if getattr(index, "precomputed_table", None) is not None:
                 fixed += index.precomputed_table.size() * 4
+        if isinstance(index, faiss.IndexIVFScalarQuantizer):
+            fixed += index.sq.trained.size() * 4
         return per_vector, fixed
     if isinstance(index, faiss.IndexScalarQuantizer):
         return int(index.codes.size()), int(index.sq.trained.size()) * 4

@@ -74,6 +74,7 @@ DEFAULT_OUT = REPO_ROOT / "bench" / "results"
 DEFAULT_CACHE = REPO_ROOT / ".cache" / "vectors"
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "bench-data"
 PEERS = ("numpy", "hnswlib")
+APPROX_KINDS = ("hnsw", "ivf-flat", "ivf-sq8", "ivf-pq")  # the sub-linear kinds the speed targets are about
 
 Progress = Callable[[str, int], Callable[[int], None]]
 Log = Callable[[str], None]
@@ -497,13 +498,19 @@ def _sweep_points(kind: str, cfg: BenchConfig, n: int) -> list[tuple[dict[str, A
     if kind in ("flat", "flat-fp16", "sq8", "numpy"):
         return [({}, [{}])]
     if kind in ("hnsw", "hnswlib"):
-        auto = choose_index_spec(max(n, 10**9))  # the policy's HNSW setting, measured at every size
-        efs = sorted(set(cfg.ef_search) | {int(auto["ef_search"])})
-        ms = sorted(set(cfg.hnsw_m) | {int(auto["M"])}) if n <= cfg.m_sweep_max else [int(auto["M"])]
-        return [({"M": m, "ef_construction": cfg.ef_construction}, [{"ef_search": e} for e in efs]) for m in ms]
+        main_m = max(cfg.hnsw_m)
+        ms = sorted(set(cfg.hnsw_m)) if n <= cfg.m_sweep_max else [main_m]
+        return [({"M": m, "ef_construction": cfg.ef_construction}, [{"ef_search": e} for e in cfg.ef_search])
+                for m in ms]
     nlist = auto_nlist(n)
     if kind == "ivf-flat":
         return [({"nlist": nlist}, [{"nprobe": p} for p in cfg.nprobe if p <= nlist])]
+    if kind == "ivf-sq8":
+        specs = [choose_index_spec(n, r) for r in (0.90, 0.95, 0.98, 0.99)]
+        policy = {int(spec["nprobe"]) for spec in specs if spec["kind"] == kind}  # what the policy would pick
+        probes = sorted(p for p in set(cfg.nprobe) | policy if p <= nlist)
+        points = [{"nprobe": p, "rerank": 2.0} for p in probes] + [{"nprobe": min(nlist, 24), "rerank": 1.0}]
+        return [({"nlist": nlist, "refine": "flat"}, points)]
     points = [{"nprobe": p, "rerank": r} for r in sorted(set(cfg.rerank) | {1.0}) for p in cfg.pq_nprobe
               if p <= nlist]
     return [({"nlist": nlist, "m": cfg.pq_m}, points)]
@@ -548,13 +555,13 @@ def _bench_kind(
                 index.set_ef(max(point["ef_search"], cfg.k))
             elif point:
                 index.set_search_params(**point)
-            shown = label + (f" rerank={point['rerank']:g}" if kind == "ivf-pq" and point.get("rerank", 1) > 1 else "")
+            shown = label + (f" rerank={point['rerank']:g}" if point.get("rerank", 1) > 1 else "")
             row = {"kind": kind, "label": shown, "build": build, "search": point, "build_s": build_s,
                    "memory_bytes": int(mem), "bytes_per_vector": mem / n, "marginal_bytes_per_vector": per_vector / n}
             row.update(measure_search(search, queries, truth, cfg, all_threads))
             rows.append(row)
-            if kind == "ivf-pq" and point.get("rerank") == 1:
-                # shortlist = k: the PQ ranking itself (re-scored), i.e. IVF-PQ without a re-rank store
+            if kind in ("ivf-sq8", "ivf-pq") and point.get("rerank") == 1:
+                # shortlist = k: the code ranking itself (re-scored), i.e. the IVF kind without a re-rank store
                 codes = parts["per_vector"] - parts.get("refine", 0)
                 row.update(label=label + " no-rerank", memory_bytes=int(mem - parts.get("refine", 0)),
                            bytes_per_vector=(mem - parts.get("refine", 0)) / n, marginal_bytes_per_vector=codes / n)
@@ -947,7 +954,7 @@ def _summarise(size_report: dict[str, Any], cfg: BenchConfig, bandwidth: dict[st
             bound_all = bytes_scanned / (bandwidth["all_threads_gbps"] * 1e9) * 1e3
             out["numpy_exact"] = {"p50_ms_all": numpy_row["p50_ms_all"], "bandwidth_bound_ms_all": bound_all,
                                   "ratio_to_bound": numpy_row["p50_ms_all"] / bound_all}
-    approx = [r for r in rows if r["kind"] in ("hnsw", "ivf-flat", "ivf-pq") and r["recall@k"] >= 0.95]
+    approx = [r for r in rows if r["kind"] in APPROX_KINDS and r["recall@k"] >= 0.95]
     if approx:
         best = min(approx, key=lambda r: r["p50_ms_1t"])
         out["fastest_at_recall_0.95"] = {
@@ -1112,7 +1119,7 @@ def _targets(report: dict[str, Any]) -> dict[str, Any]:
     for s in report.get("sizes", []):
         sm, n = s["summary"], s["n"]
         t: dict[str, Any] = {}
-        fast = [r for r in s["rows"] if r["kind"] in ("hnsw", "ivf-flat", "ivf-pq") and r["recall@k"] >= 0.95
+        fast = [r for r in s["rows"] if r["kind"] in APPROX_KINDS and r["recall@k"] >= 0.95
                 and r["p50_ms_1t"] <= 0.5]
         flat = sm.get("exact", {}).get("p50_ms_1t")
         if flat:

@@ -21,6 +21,8 @@ APPROX = [
     ("sq8", {}, 0.90),
     ("hnsw", {"M": 16, "ef_construction": 40, "ef_search": 64}, 0.95),
     ("ivf-flat", {"nprobe": 8}, 0.90),
+    ("ivf-sq8", {"nprobe": 8, "rerank": 2.0}, 0.90),
+    ("ivf-sq8", {"nprobe": 8, "refine": "none"}, 0.85),
     ("ivf-pq", {"m": 16, "train_size": 2000, "nprobe": 8, "rerank": 4.0}, 0.90),
     ("ivf-pq", {"m": 16, "train_size": 2000, "nprobe": 8, "refine": "sq8"}, 0.85),
 ]
@@ -59,7 +61,7 @@ def test_approximate_kinds_against_exact(data, kind: str, params: dict, floor: f
     assert ids.shape == (len(queries), K) and (ids >= 0).all()
     assert recall_at_k(ids, truth, K) >= floor
     assert (np.diff(scores, axis=1) <= 1e-6).all()  # best first
-    if kind == "ivf-pq" and params.get("refine", "flat") == "flat":  # re-ranked: exact inner products
+    if kind in ("ivf-sq8", "ivf-pq") and params.get("refine", "flat") == "flat":  # re-ranked: exact inner products
         assert np.allclose(scores, np.einsum("qd,qkd->qk", queries, db[ids]), atol=1e-5)
 
 
@@ -73,8 +75,9 @@ def test_save_load_round_trip(data, tmp_path: Path, kind: str) -> None:
     db, queries, _ = data
     params = {"m": 16, "train_size": 2000} if kind == "ivf-pq" else {}
     index = _built(kind, params, db)
-    if kind in ("hnsw", "ivf-flat", "ivf-pq"):
+    if kind in ("hnsw", "ivf-flat", "ivf-sq8", "ivf-pq"):
         index.set_search_params(**{"hnsw": {"ef_search": 40}, "ivf-flat": {"nprobe": 5},
+                                   "ivf-sq8": {"nprobe": 5, "rerank": 3.0},
                                    "ivf-pq": {"nprobe": 5, "rerank": 3.0}}[kind])
     before = index.search(queries, K)
     assert sorted(index.save(tmp_path)) == ["dense.faiss", "dense_params.json"]
@@ -105,9 +108,11 @@ def test_compressed_sizes(data) -> None:
     assert _built("sq8", {}, db).memory_breakdown()["per_vector"] == flat // 4
     codes = _built("ivf-pq", {"m": 16, "train_size": 2000, "refine": "none"}, db).memory_breakdown()["per_vector"]
     assert codes == len(db) * (16 + 8 + 8)  # PQ code, list id, direct-map entry
+    sq8_codes = _built("ivf-sq8", {"refine": "none"}, db).memory_breakdown()["per_vector"]
+    assert sq8_codes == len(db) * (DIM + 8 + 8)  # one byte per dimension, list id, direct-map entry
 
 
-@pytest.mark.parametrize("kind", ["sq8", "ivf-flat", "ivf-pq"])
+@pytest.mark.parametrize("kind", ["sq8", "ivf-flat", "ivf-sq8", "ivf-pq"])
 def test_trained_kinds_are_deterministic(data, kind: str) -> None:
     db, queries, _ = data
     params = {"m": 16, "train_size": 2000} if kind == "ivf-pq" else {}
@@ -159,6 +164,10 @@ def test_constructor_validation() -> None:
         DenseIndex(64, kind="ivf-pq", m=16, rerank=0.5)
     with pytest.raises(ValueError, match="at least"):
         DenseIndex(64, kind="ivf-pq", m=16).add(clustered_vectors(100, 64))
+    with pytest.raises(ValueError):
+        DenseIndex(64, kind="ivf-sq8", refine="pq")
+    with pytest.raises(ValueError, match="unknown parameter"):
+        DenseIndex(64, kind="ivf-sq8", m=16)
     with pytest.raises(ValueError, match="nothing to save"):
         DenseIndex(64, kind="ivf-flat").save(Path("."))
 
@@ -189,15 +198,19 @@ def test_loads_indexes_written_before_kinds(tmp_path: Path, data) -> None:
 def test_policy_choices() -> None:
     assert choose_index_spec(0) == {"kind": "flat"}
     assert choose_index_spec(10_000) == {"kind": "flat"}
-    assert choose_index_spec(100_000) == {"kind": "flat"}  # target: recall >= 0.98 at 100k
-    assert choose_index_spec(200_000) == {"kind": "flat"}
+    assert choose_index_spec(50_000) == {"kind": "flat"}
+    mid = choose_index_spec(100_000)
+    assert mid["kind"] == "ivf-sq8" and mid["nlist"] == 512
+    assert mid["nprobe"] * 100_000 / 512 >= 24 * 1_000_000 / 2048  # scans at least what nprobe 24 does at 1M
     big = choose_index_spec(1_000_000)
-    assert big["kind"] == "hnsw" and big["M"] == 32
-    efs = [choose_index_spec(1_000_000, r)["ef_search"] for r in (0.5, 0.9, 0.95, 0.98, 0.99, 0.995)]
-    assert efs == sorted(efs) and efs[2] == big["ef_search"]
+    assert big["kind"] == "ivf-sq8" and big["nlist"] == 2048 and big["refine"] == "flat"
+    probes = [choose_index_spec(1_000_000, r)["nprobe"] for r in (0.5, 0.9, 0.95, 0.98, 0.99, 0.995)]
+    assert probes == sorted(probes) and probes[2] == big["nprobe"]
+    assert choose_index_spec(16_000_000)["nprobe"] > big["nprobe"]  # more lists: more of them probed
     assert choose_index_spec(10_000_000, target_recall=1.0) == {"kind": "flat"}
     spec = choose_index_spec(1_000_000, 0.99)
-    assert DenseIndex(16, **spec).spec == spec  # every spec builds as it is
+    built = DenseIndex(16, **spec).spec  # every spec builds as it is
+    assert {k: built[k] for k in spec} == spec
     with pytest.raises(ValueError):
         choose_index_spec(-1)
     with pytest.raises(ValueError):
