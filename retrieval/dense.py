@@ -87,23 +87,25 @@ def choose_index_spec(n_vectors: int, target_recall: float = 0.95) -> dict[str, 
     searched with real questions (2-core AMD EPYC, one thread per query):
 
     * ``n <= 50k`` or ``target_recall >= 0.999``: ``flat``. The exact scan is memory-bandwidth bound, ~1.5 KB per
-      vector: 0.25 ms at 10k (in cache), ~3.5 ms at 50k, 7 ms at 100k, 59 ms at 1M. Up to 50k that is below
+      vector: 0.25 ms at 10k (in cache), ~3 ms at 50k, 5.7 ms at 100k, 58 ms at 1M. Up to 50k that is below
       the question encoder's own ~5 ms, so exactness costs nothing noticeable: recall 1.0, nothing to tune,
       bit-for-bit reproducible builds, no extra memory.
     * larger: ``ivf-sq8`` (nlist ~ 2 sqrt(n): 512 at 100k, 2048 at 1M) with an exact float32 re-rank of the
       best 2 k. nprobe comes from the 1M measurement: 12 / 24 / 48 / 96 for 0.90 / 0.95 / 0.98 / 0.99; on
       fewer vectors it rises so a query scans as many vectors as it does at 1M (lists are shorter, so the same
       work probes a larger share: recall only rises), and on more it keeps the same share of the lists.
-      Measured at 1M (97% synthetic, see the benchmark), one thread: nprobe 12 / 16 / 24 / 32 / 48 gave recall
-      0.930 / 0.949 / 0.968 / 0.977 / 0.985 at 0.27 / 0.31 / 0.43 / 0.62 / 0.85 ms, against 59 ms exact; at 100k,
-      nprobe 24 / 48 gave 0.982 / 0.993 at 0.22 / 0.38 ms against 7.2 ms exact (the policy picks 60 there).
-      Scanning one byte per dimension reads a quarter of IVF-Flat's bytes, and the re-rank restores what 8-bit
-      codes lose (0.959 -> 0.968 at nprobe 24, 1M). HNSW (M=32, efConstruction=80) was slower at every recall
-      at 1M (0.946 at 0.75 ms with efSearch 256) and builds 3.7x slower (152 s vs 41 s). Memory: d + 16 bytes
+      Measured at 1M (97% synthetic; ``ask-engine bench``, quiet 2-core machine), one thread: nprobe 12 / 16 /
+      24 / 32 / 48 gave recall 0.937 / 0.954 / 0.969 / 0.981 / 0.986 at 0.30 / 0.33 / 0.46 / 0.59 / 0.84 ms,
+      against 58 ms exact; at 100k, nprobe 16 / 32 / 60 gave 0.953 / 0.977 / 0.989 at 0.17 / 0.23 / 0.42 ms
+      against 5.7 ms exact (the policy picks 60 there). Scanning one byte per dimension reads a quarter of
+      IVF-Flat's bytes (IVF-Flat: 0.954 at 0.70 ms, nprobe 16), and the re-rank restores what 8-bit codes lose
+      (0.959 -> 0.969 at nprobe 24). HNSW (M=32, efConstruction=80) was slower at every recall at 1M (0.946 at
+      0.82 ms with efSearch 256) and builds 9x slower (151 s vs 17 s). Memory: d + 16 bytes
       of codes and ids per vector plus the 4 d float32 re-rank store, 1.26x flat.
-    * ``hnsw``, ``ivf-flat``, ``ivf-pq``, ``sq8``, ``flat-fp16`` are never chosen automatically: slower at equal
-      recall (hnsw, ivf-flat), or for memory-bound deployments (the compressed kinds); pick them with
-      ``index_type``.
+    * ``hnsw``, ``ivf-flat``, ``ivf-pq``, ``sq8``, ``flat-fp16`` are never chosen automatically: ivf-flat is slower
+      at equal recall; hnsw is slower at 1M, and at 100k faster by ~0.2 ms (M=16, efSearch 128: 0.986 at 0.22
+      ms) but 9x slower to build and not bit-reproducible; the compressed kinds are for memory-bound
+      deployments. Pick any of them with ``index_type``.
     """
     if n_vectors < 0:
         raise ValueError("n_vectors must be >= 0")
