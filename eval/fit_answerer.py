@@ -140,7 +140,7 @@ def reader_stage(args: argparse.Namespace) -> dict:
     questions = calib.questions
     print(f"reader calibration: {len(questions)} questions over {len(calib.documents or [])} paragraphs")
     vectors = engine.encode([q.question for q in questions])
-    depths = sorted({3, 4, 5, 6, 8, args.reader_passages})
+    depths = sorted({3, 4, 5, 6, args.reader_passages})
     read_once = []  # every question read once over the deepest passage list; shallower lists are its prefixes
     t0 = time.time()
     for q, qv in zip(questions, vectors):
@@ -193,9 +193,36 @@ def reader_stage(args: argparse.Namespace) -> dict:
     conf = 1.0 / (1.0 + np.exp(-(feats @ cw + cb)))
     op = threshold_for(conf, f1s, answerable, args.keep_f1)
     print(f"  confidence {cw.tolist()} + {cb:.3f}; {op}")
+    gate = offtopic_gate(engine, questions, vectors, args)
     fitted = ReaderSettings(args.reader_passages, settings.temperature, settings.retrieval_weight,
-                            (float(cw[0]), float(cw[1]), float(cb)), op["threshold"])
-    return {"settings": fitted, "meta": {"questions": len(questions), "forced_f1": round(100 * forced, 2), **op}}
+                            (float(cw[0]), float(cw[1]), float(cb)), op["threshold"], gate["min_question_cosine"])
+    return {"settings": fitted,
+            "meta": {"questions": len(questions), "forced_f1": round(100 * forced, 2), **op, "offtopic_gate": gate}}
+
+
+def offtopic_gate(engine: Engine, questions: list, vectors: np.ndarray, args: argparse.Namespace) -> dict:
+    """The off-topic gate: the 1st percentile of the best dense cosine over answerable calibration questions, and
+    how many questions about other subjects (SQuAD v1.1 train questions, asked of the calibration articles) it
+    stops. Neither kind of question is one the engine is evaluated on."""
+    def best_cosine(qvecs: np.ndarray, texts: list[str]) -> np.ndarray:
+        out = []
+        for text, qv in zip(texts, qvecs):
+            hits = engine.search_batch([text], args.k, query_vectors=qv[None, :])[0]
+            out.append(max((h.dense_score for h in hits if h.dense_score is not None), default=0.0))
+        return np.asarray(out)
+
+    answerable = [q.question for q in questions if q.answerable]
+    on_topic = best_cosine(engine.encode(answerable), answerable)
+    gate = float(np.quantile(on_topic, 0.01))
+    train = json.loads((args.bench_data / "squad" / "train-v1.1.json").read_text(encoding="utf-8"))
+    rng = random.Random(SEED)
+    other = [qa["question"] for art in train["data"] for p in art["paragraphs"] for qa in p["qas"]]
+    other = rng.sample(other, 1000)
+    off = best_cosine(engine.encode(other), other)
+    out = {"min_question_cosine": round(gate, 4), "answerable_kept": round(float((on_topic >= gate).mean()), 4),
+           "off_topic_stopped": round(float((off < gate).mean()), 4), "off_topic_questions": len(other)}
+    print(f"  off-topic gate: {out}")
+    return out
 
 
 def main() -> None:
@@ -206,11 +233,29 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--keep-f1", type=float, default=0.9, help="share of answerable F1 the threshold must keep")
     ap.add_argument("--out", type=Path, default=REPO / "retrieval" / "data" / "answerer.json")
-    ap.add_argument("--stage", choices=("heuristic", "reader", "all"), default="all")
+    ap.add_argument("--stage", choices=("heuristic", "reader", "gate", "all"), default="all",
+                    help="gate: only refit the reader's off-topic gate (part of the reader stage)")
     ap.add_argument("--reader-dir", type=Path, default=REPO / ".cache" / "reader")
     ap.add_argument("--reader-passages", type=int, default=5)
     args = ap.parse_args()
     t_start = time.time()
+    if args.stage == "gate":
+        from dataclasses import replace
+
+        from retrieval.evaluation.datasets import article_part
+
+        current = AnswerModel.load(args.out)
+        v2_path = args.bench_data / "squad" / "dev-v2.0.visible.json"
+        calib = subset_by_articles(load_dataset(v2_path), lambda t: article_part(t) == "calibration",
+                                   "squad-v2-calibration-part")
+        engine = _engine_for(calib, v2_path)
+        gate = offtopic_gate(engine, calib.questions, np.zeros((0, 0)), args)
+        reader = replace(current.reader, min_question_cosine=gate["min_question_cosine"])
+        meta = dict(current.meta, reader=dict(current.meta.get("reader", {}), offtopic_gate=gate))
+        updated = AnswerModel(current.weights, current.bias, current.confidence_coef, current.threshold, meta, reader)
+        args.out.write_text(json.dumps(updated.to_json(), indent=1) + "\n")
+        print(f"wrote {args.out} in {time.time() - t_start:.0f}s")
+        return
     if args.stage == "reader":
         current = AnswerModel.load(args.out)
         fit = reader_stage(args)

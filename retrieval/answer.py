@@ -433,11 +433,16 @@ class ReaderSettings:
     retrieval_weight: float = 1.0
     confidence_coef: tuple[float, float, float] = (1.0, 0.0, 0.0)
     threshold: float = 0.5
+    # Off-topic gate: abstain when no retrieved passage is this similar to the question (dense cosine). SQuAD-style
+    # calibration data has only on-topic questions, so the confidence curve cannot learn "the corpus is about
+    # something else"; the gate is the 1st percentile of answerable calibration questions' best cosine.
+    min_question_cosine: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "passages": self.passages, "temperature": self.temperature, "retrieval_weight": self.retrieval_weight,
             "confidence": list(self.confidence_coef), "threshold": self.threshold,
+            "min_question_cosine": self.min_question_cosine,
         }
 
     @classmethod
@@ -446,7 +451,7 @@ class ReaderSettings:
             passages=int(obj["passages"]), temperature=float(obj["temperature"]),
             retrieval_weight=float(obj["retrieval_weight"]),
             confidence_coef=tuple(float(c) for c in obj["confidence"]),  # type: ignore[arg-type]
-            threshold=float(obj["threshold"]),
+            threshold=float(obj["threshold"]), min_question_cosine=float(obj.get("min_question_cosine", 0.0)),
         )
 
     def confidence(self, prob: float, coverage: float) -> float:

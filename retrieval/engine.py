@@ -15,6 +15,7 @@ import numpy as np
 from retrieval import __version__
 from retrieval.answer import (
     AnswerModel,
+    ReaderSettings,
     ScoredValue,
     collect_candidates,
     reader_rows,
@@ -514,7 +515,10 @@ class Engine:
         if not values:
             return Answer(question, None, 0.0, hits=list(hits), question_type=analysis.qtype)
         best = alternatives[0]
-        if best.score < calib.threshold:
+        best_cosine = max((h.dense_score for h in hits if h.dense_score is not None), default=None)
+        off_topic = (best_cosine is not None and isinstance(calib, ReaderSettings)
+                     and best_cosine < calib.min_question_cosine)
+        if best.score < calib.threshold or off_topic:
             return Answer(
                 question, None, best.score, alternatives=alternatives, hits=list(hits), question_type=analysis.qtype
             )
