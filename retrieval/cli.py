@@ -136,7 +136,7 @@ def _render_answer(answer: Answer, show_passages: bool) -> None:
         out.print("[bold yellow]The corpus does not answer this question.[/]")
         if answer.alternatives:
             best = answer.alternatives[0]
-            out.print(f"[dim]best guess {escape(best.text)!s} at confidence {best.score:.2f}, below the threshold[/]")
+            out.print(f"[dim]best guess {escape(best.text)!s} at confidence {best.score:.2f} (below the threshold, or no passage close enough to the question)[/]")
         out.print("Closest passages:")
         for hit in answer.hits[:3]:
             snippet = hit.passage.text if len(hit.passage.text) < 300 else hit.passage.text[:297] + "..."
