@@ -127,15 +127,21 @@ def threshold_for(conf: np.ndarray, f1s: np.ndarray, answerable: np.ndarray, kee
     }
 
 
-def reader_stage(args: argparse.Namespace) -> dict:
-    """Fit ReaderSettings on the 'calibration' articles of visible SQuAD v2.0 (never trained on by the reader)."""
-    from retrieval.answer import ReaderSettings, reader_rows, select_reader_answer
+def _reader_calibration(args: argparse.Namespace) -> tuple[EvalDataset, Engine]:
+    """The 'calibration' articles of visible SQuAD v2.0 (never trained on by the reader) and their engine."""
     from retrieval.evaluation.datasets import article_part
-    from retrieval.reader import SpanReader
 
     v2_path = args.bench_data / "squad" / "dev-v2.0.visible.json"
     calib = subset_by_articles(load_dataset(v2_path), lambda t: article_part(t) == "calibration", "squad-v2-calibration-part")
-    engine = _engine_for(calib, v2_path)
+    return calib, _engine_for(calib, v2_path)
+
+
+def reader_stage(args: argparse.Namespace) -> dict:
+    """Fit ReaderSettings on the 'calibration' articles of visible SQuAD v2.0 (never trained on by the reader)."""
+    from retrieval.answer import ReaderSettings, reader_rows, select_reader_answer
+    from retrieval.reader import SpanReader
+
+    calib, engine = _reader_calibration(args)
     reader = SpanReader(args.reader_dir / "reader-int8.onnx", args.reader_dir / "tokenizer.json")
     questions = calib.questions
     print(f"reader calibration: {len(questions)} questions over {len(calib.documents or [])} paragraphs")
@@ -193,14 +199,14 @@ def reader_stage(args: argparse.Namespace) -> dict:
     conf = 1.0 / (1.0 + np.exp(-(feats @ cw + cb)))
     op = threshold_for(conf, f1s, answerable, args.keep_f1)
     print(f"  confidence {cw.tolist()} + {cb:.3f}; {op}")
-    gate = offtopic_gate(engine, questions, vectors, args)
+    gate = offtopic_gate(engine, questions, args)
     fitted = ReaderSettings(args.reader_passages, settings.temperature, settings.retrieval_weight,
                             (float(cw[0]), float(cw[1]), float(cb)), op["threshold"], gate["min_question_cosine"])
     return {"settings": fitted,
             "meta": {"questions": len(questions), "forced_f1": round(100 * forced, 2), **op, "offtopic_gate": gate}}
 
 
-def offtopic_gate(engine: Engine, questions: list, vectors: np.ndarray, args: argparse.Namespace) -> dict:
+def offtopic_gate(engine: Engine, questions: list, args: argparse.Namespace) -> dict:
     """The off-topic gate: the 1st percentile of the best dense cosine over answerable calibration questions, and
     how many questions about other subjects (SQuAD v1.1 train questions, asked of the calibration articles) it
     stops. Neither kind of question is one the engine is evaluated on."""
@@ -239,28 +245,19 @@ def main() -> None:
     ap.add_argument("--reader-passages", type=int, default=5)
     args = ap.parse_args()
     t_start = time.time()
-    if args.stage == "gate":
+    if args.stage in ("gate", "reader"):  # replace only the reader part of the fitted answerer
         from dataclasses import replace
 
-        from retrieval.evaluation.datasets import article_part
-
         current = AnswerModel.load(args.out)
-        v2_path = args.bench_data / "squad" / "dev-v2.0.visible.json"
-        calib = subset_by_articles(load_dataset(v2_path), lambda t: article_part(t) == "calibration",
-                                   "squad-v2-calibration-part")
-        engine = _engine_for(calib, v2_path)
-        gate = offtopic_gate(engine, calib.questions, np.zeros((0, 0)), args)
-        reader = replace(current.reader, min_question_cosine=gate["min_question_cosine"])
-        meta = dict(current.meta, reader=dict(current.meta.get("reader", {}), offtopic_gate=gate))
-        updated = AnswerModel(current.weights, current.bias, current.confidence_coef, current.threshold, meta, reader)
-        args.out.write_text(json.dumps(updated.to_json(), indent=1) + "\n")
-        print(f"wrote {args.out} in {time.time() - t_start:.0f}s")
-        return
-    if args.stage == "reader":
-        current = AnswerModel.load(args.out)
-        fit = reader_stage(args)
-        meta = dict(current.meta, reader=fit["meta"])
-        updated = AnswerModel(current.weights, current.bias, current.confidence_coef, current.threshold, meta, fit["settings"])
+        if args.stage == "gate":
+            calib, engine = _reader_calibration(args)
+            gate = offtopic_gate(engine, calib.questions, args)
+            reader = replace(current.reader, min_question_cosine=gate["min_question_cosine"])
+            reader_meta = dict(current.meta.get("reader", {}), offtopic_gate=gate)
+        else:
+            fit = reader_stage(args)
+            reader, reader_meta = fit["settings"], fit["meta"]
+        updated = replace(current, meta=dict(current.meta, reader=reader_meta), reader=reader)
         args.out.write_text(json.dumps(updated.to_json(), indent=1) + "\n")
         print(f"wrote {args.out} in {time.time() - t_start:.0f}s")
         return

@@ -26,7 +26,8 @@ def main() -> None:
     args = ap.parse_args()
     engine = Engine.open(args.index) if args.index else Engine.build(REPO / "seeds", REPO / ".cache" / "timing-seeds")
     reader = SpanReader(*bundled_reader_paths())
-    questions = [json.loads(line)["question"] for line in open(REPO / "eval" / "seeds_gold.jsonl", encoding="utf-8")]
+    gold = (REPO / "eval" / "seeds_gold.jsonl").read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["question"] for line in gold if line.strip()]
     hits = {q: engine.search(q, k=10) for q in questions}
     for q in questions[:5]:  # warm-up
         reader.read(q, [h.passage.text for h in hits[q][:6]])

@@ -7,7 +7,7 @@ seed) plus the unanswerable questions of the 'reader' quarter of the visible SQu
 length. Logs settings and the loss curve as JSONL, saves checkpoints as safetensors (no pickle), then exports
 ONNX (fp32 and int8 dynamic per-channel quantisation) and reports F1 of both on a held-out slice of visible dev.
 
-    python eval/train_reader.py --questions 60000 --distractors 0.2 --v2-repeats 3 --precision bf16 \\
+    python eval/train_reader.py --questions 56000 --distractors 0.15 --v2-repeats 3 --precision bf16 \\
         --out .cache/reader-v2
 
 ``kill -USR1 <pid>`` stops early (checkpoint, export, evaluation still run).

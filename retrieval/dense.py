@@ -23,7 +23,8 @@ kind           structure                                        bytes per vector
 
 Why several: the exact scan is memory-bandwidth bound (n * 4 d bytes per query), fine up to tens of thousands of
 vectors; beyond that IVF-SQ8 scans a few percent of the vectors at a byte per dimension and re-ranks exactly, well
-under a millisecond at 1M; HNSW and IVF-Flat are the familiar alternatives, and IVF-PQ keeps only compact codes. :func:`choose_index_spec` picks one from corpus size and target recall.
+under a millisecond at 1M; HNSW and IVF-Flat are the familiar alternatives, and IVF-PQ keeps only compact codes.
+:func:`choose_index_spec` picks one from corpus size and target recall.
 
 Trained kinds train on the first ``add`` (a seeded sample of it), so add everything in one call. k-means and the
 sample are seeded, so IVF and SQ builds repeat exactly on the same machine and thread count; HNSW inserts on
@@ -140,9 +141,8 @@ def _validate(kind: str, dim: int, build: dict[str, Any], search: dict[str, Any]
         raise ValueError("seed must be a non-negative integer")
     if kind == "ivf-pq" and dim % build["m"]:
         raise ValueError(f"m={build['m']} must divide dim={dim}")
-    if kind in _REFINED_KINDS:
-        if build["refine"] not in _REFINE_STORES:
-            raise ValueError(f"refine must be one of {_REFINE_STORES}")
+    if kind in _REFINED_KINDS and build["refine"] not in _REFINE_STORES:
+        raise ValueError(f"refine must be one of {_REFINE_STORES}")
     if "rerank" in search and (isinstance(search["rerank"], bool) or not isinstance(search["rerank"], (int, float))
                                or not search["rerank"] >= 1):
         raise ValueError("rerank (shortlist size as a multiple of k) must be >= 1")

@@ -15,7 +15,6 @@ import numpy as np
 from retrieval import __version__
 from retrieval.answer import (
     AnswerModel,
-    ReaderSettings,
     ScoredValue,
     collect_candidates,
     reader_rows,
@@ -503,11 +502,13 @@ class Engine:
         if self.reader is not None and hits:
             analysis = analyze_question(question, self.tokenizer)
             values, calib = self._reader_values(question, hits)
+            min_cosine = calib.min_question_cosine  # the reader's off-topic gate
         else:
             analysis, rows = collect_candidates(
                 question, hits, self.sentence_cosines(query_vector, hits), self.idf, self.tokenizer, self.idf_scale
             )
             values, calib = select_answer(rows, self.answer_model), self.answer_model
+            min_cosine = 0.0
         alternatives = [
             AnswerValue(v.text, v.key, calib.confidence(v.prob, v.coverage), [m.citation for m in v.mentions])
             for v in values[:5]
@@ -515,10 +516,8 @@ class Engine:
         if not values:
             return Answer(question, None, 0.0, hits=list(hits), question_type=analysis.qtype)
         best = alternatives[0]
-        best_cosine = max((h.dense_score for h in hits if h.dense_score is not None), default=None)
-        off_topic = (best_cosine is not None and isinstance(calib, ReaderSettings)
-                     and best_cosine < calib.min_question_cosine)
-        if best.score < calib.threshold or off_topic:
+        best_cosine = max((h.dense_score for h in hits if h.dense_score is not None), default=min_cosine)
+        if best.score < calib.threshold or best_cosine < min_cosine:
             return Answer(
                 question, None, best.score, alternatives=alternatives, hits=list(hits), question_type=analysis.qtype
             )

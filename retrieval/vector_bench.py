@@ -498,8 +498,7 @@ def _sweep_points(kind: str, cfg: BenchConfig, n: int) -> list[tuple[dict[str, A
     if kind in ("flat", "flat-fp16", "sq8", "numpy"):
         return [({}, [{}])]
     if kind in ("hnsw", "hnswlib"):
-        main_m = max(cfg.hnsw_m)
-        ms = sorted(set(cfg.hnsw_m)) if n <= cfg.m_sweep_max else [main_m]
+        ms = sorted(set(cfg.hnsw_m)) if n <= cfg.m_sweep_max else [max(cfg.hnsw_m)]
         return [({"M": m, "ef_construction": cfg.ef_construction}, [{"ef_search": e} for e in cfg.ef_search])
                 for m in ms]
     nlist = auto_nlist(n)
