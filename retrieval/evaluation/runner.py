@@ -254,4 +254,8 @@ def evaluate_answers(
     res["ece"] = expected_calibration_error(confidences, correct)
     res["reliability"] = reliability_bins(confidences, correct)
     res["latency_ms"] = {"answer_total": percentiles(times)}
+    res["predictions"] = [  # for error analysis: what was asked, expected, answered and how sure
+        {"id": q.qid, "question": q.question, "gold": q.answers, "answer": p, "forced": fa, "confidence": round(c, 4)}
+        for q, p, fa, c in zip(questions, preds, forced, confidences)
+    ]
     return res
