@@ -17,6 +17,7 @@ Writes ``retrieval/data/answerer.json``. Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import random
@@ -138,7 +139,10 @@ def _reader_calibration(args: argparse.Namespace) -> tuple[EvalDataset, Engine]:
 
 def reader_stage(args: argparse.Namespace) -> dict:
     """Fit ReaderSettings on the 'calibration' articles of visible SQuAD v2.0 (never trained on by the reader)."""
-    from retrieval.answer import ReaderSettings, reader_rows, select_reader_answer
+    from retrieval.answer import (
+        READER_CONFIDENCE_FEATURES, ReaderSettings, ScoredValue, confidence_features, reader_rows,
+        select_reader_answer,
+    )
     from retrieval.reader import SpanReader
 
     calib, engine = _reader_calibration(args)
@@ -147,10 +151,13 @@ def reader_stage(args: argparse.Namespace) -> dict:
     print(f"reader calibration: {len(questions)} questions over {len(calib.documents or [])} paragraphs")
     vectors = engine.encode([q.question for q in questions])
     depths = sorted({3, 4, 5, 6, args.reader_passages})
+    best_cos: list[float] = []  # the confidence's best_cosine, over all k hits as in Engine.answer_from_hits
     read_once = []  # every question read once over the deepest passage list; shallower lists are its prefixes
     t0 = time.time()
     for q, qv in zip(questions, vectors):
-        hits = engine.search_batch([q.question], args.k, query_vectors=qv[None, :])[0][: max(depths)]
+        all_hits = engine.search_batch([q.question], args.k, query_vectors=qv[None, :])[0]
+        hits = all_hits[: max(depths)]
+        best_cos.append(max((h.dense_score for h in all_hits if h.dense_score is not None), default=0.0))
         read_once.append((hits, reader.read(q.question, [h.passage.text for h in hits], top_n=200)))
     print(f"  read {len(questions)} questions over {max(depths)} passages in {time.time() - t0:.0f}s")
     answerable = np.asarray([q.answerable for q in questions])
@@ -167,41 +174,47 @@ def reader_stage(args: argparse.Namespace) -> dict:
     per_q = rows_at(args.reader_passages)
 
     def score(settings: ReaderSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        probs, covs, f1s = [], [], []
-        for q, rows in zip(questions, per_q):
+        probs, feats, f1s = [], [], []
+        for q, rows, cos in zip(questions, per_q, best_cos):
             values = select_reader_answer(rows, settings)
-            best = values[0] if values else None
-            probs.append(best.prob if best else 1e-6)
-            covs.append(best.coverage if best else 0.0)
-            f1s.append(f1(best.text, q.answers) if (best and q.answerable) else 0.0)
-        return np.asarray(probs), np.asarray(covs), np.asarray(f1s)
+            best = values[0] if values else ScoredValue("", "", 1e-6)
+            probs.append(best.prob)
+            feats.append(confidence_features(best, cos))
+            f1s.append(f1(best.text, q.answers) if (values and q.answerable) else 0.0)
+        return np.asarray(probs), np.stack(feats), np.asarray(f1s)
 
     best = None
-    for temperature in (0.5, 1.0, 2.0, 4.0):
-        for weight in (0.0, 1.0, 2.0, 4.0, 8.0):
-            settings = ReaderSettings(args.reader_passages, temperature, weight)
-            probs, covs, f1s = score(settings)
-            forced = float(f1s[answerable].mean())
-            # prefer the setting whose pooled probability also separates answerable from unanswerable
-            order = np.argsort(-probs)
-            ranked = answerable[order].astype(float)
-            auc_like = float(np.mean(np.cumsum(ranked) / np.arange(1, len(ranked) + 1)))
-            key = forced + 0.25 * auc_like
-            if best is None or key > best[0]:
-                best = (key, settings, probs, covs, f1s, forced, auc_like)
-    _key, settings, probs, covs, f1s, forced, auc_like = best
-    print(f"  temperature {settings.temperature}, retrieval weight {settings.retrieval_weight}: "
+    by_pool: dict[bool, tuple[float, float]] = {}
+    for temperature, weight, pool in itertools.product((0.5, 1.0, 2.0, 4.0), (0.0, 1.0, 2.0, 4.0, 8.0), (False, True)):
+        settings = ReaderSettings(args.reader_passages, temperature, weight, pool_overlapping=pool)
+        probs, feats, f1s = score(settings)
+        forced = float(f1s[answerable].mean())
+        # prefer the setting whose pooled probability also separates answerable from unanswerable
+        order = np.argsort(-probs)
+        ranked = answerable[order].astype(float)
+        auc_like = float(np.mean(np.cumsum(ranked) / np.arange(1, len(ranked) + 1)))
+        key = forced + 0.25 * auc_like
+        by_pool[pool] = max(by_pool.get(pool, (0.0, 0.0)), (forced, auc_like))
+        if best is None or key > best[0]:
+            best = (key, settings, feats, f1s, forced, auc_like)
+    _key, settings, feats, f1s, forced, auc_like = best
+    for pool, (f, a) in by_pool.items():
+        print(f"  pool overlapping spans {pool}: best forced F1 {100 * f:.1f} (precision-at-rank {a:.3f})")
+    print(f"  temperature {settings.temperature}, retrieval weight {settings.retrieval_weight}, "
+          f"pool overlapping spans {settings.pool_overlapping}: "
           f"forced F1 {100 * forced:.1f}, answerable precision-at-rank {auc_like:.3f}")
-    p = np.clip(probs, 1e-6, 1 - 1e-6)
-    feats = np.stack([np.log(p / (1 - p)), covs], axis=1)
     correct = (f1s >= 0.5).astype(np.float64)
-    cw, cb = fit_logistic(feats, correct, l2=1e-3)
-    conf = 1.0 / (1.0 + np.exp(-(feats @ cw + cb)))
+    for k in range(1, feats.shape[1] + 1):  # information: what each added feature is worth
+        cw, cb = fit_logistic(feats[:, :k], correct, l2=1e-3)
+        conf = 1.0 / (1.0 + np.exp(-(feats[:, :k] @ cw + cb)))
+        print(f"  confidence on {READER_CONFIDENCE_FEATURES[:k]}: "
+              f"abstains on {threshold_for(conf, f1s, answerable, args.keep_f1)['abstain_unanswerable']:.3f}")
     op = threshold_for(conf, f1s, answerable, args.keep_f1)
     print(f"  confidence {cw.tolist()} + {cb:.3f}; {op}")
     gate = offtopic_gate(engine, questions, args)
     fitted = ReaderSettings(args.reader_passages, settings.temperature, settings.retrieval_weight,
-                            (float(cw[0]), float(cw[1]), float(cb)), op["threshold"], gate["min_question_cosine"])
+                            (*(float(c) for c in cw), float(cb)), op["threshold"], settings.pool_overlapping,
+                            gate["min_question_cosine"])
     return {"settings": fitted,
             "meta": {"questions": len(questions), "forced_f1": round(100 * forced, 2), **op, "offtopic_gate": gate}}
 

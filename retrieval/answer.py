@@ -29,11 +29,14 @@ __all__ = [
     "AnswerModel",
     "FEATURE_NAMES",
     "QuestionAnalysis",
+    "READER_CONFIDENCE_FEATURES",
+    "ReaderEvidence",
     "ReaderRow",
     "ReaderSettings",
     "ScoredValue",
     "analyze_question",
     "candidate_features",
+    "confidence_features",
     "normalize_value",
     "reader_rows",
     "select_answer",
@@ -172,6 +175,7 @@ class _Mention:
     prob: float
     doc_id: str
     coverage: float
+    evidence: ReaderEvidence | None = None
 
 
 @dataclass
@@ -181,6 +185,7 @@ class ScoredValue:
     prob: float
     mentions: list[_Mention] = field(default_factory=list)
     coverage: float = 0.0
+    evidence: ReaderEvidence | None = None  # the reader's evidence for its most probable mention
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,10 @@ class AnswerModel:
         a, b, c = self.confidence_coef
         p = min(max(pooled_prob, 1e-6), 1 - 1e-6)
         return _sigmoid(a * math.log(p / (1 - p)) + b * coverage + c)
+
+    def value_confidence(self, value: ScoredValue, best_cosine: float) -> float:
+        """The probability that ``value`` is right (the question's best cosine is not a feature here)."""
+        return self.confidence(value.prob, value.coverage)
 
 
 def _sigmoid(x: float) -> float:
@@ -421,43 +430,83 @@ def select_answer(
 
 
 @dataclass(frozen=True)
+class ReaderEvidence:
+    """What the reader's confidence looks at besides the pooled probability, for one mention.
+
+    ``margin``: span score minus its window's "no answer" score. ``missing_passage`` / ``missing_sentence``: the
+    rarest question word the passage / the answer's sentence lacks, as a share of the question's rarest word's IDF
+    (1.0: the passage lacks the question's rarest word; unanswerable questions often name something the text does
+    not).
+    """
+
+    margin: float
+    missing_passage: float
+    missing_sentence: float
+
+
+READER_CONFIDENCE_FEATURES = (
+    "logit_prob", "sentence_coverage", "margin/10", "missing_passage", "missing_sentence", "best_cosine",
+)
+
+
+@dataclass(frozen=True)
 class ReaderSettings:
-    """How reader spans become answers; fitted by ``eval/fit_answerer.py --reader``.
+    """How reader spans become answers; fitted by ``eval/fit_answerer.py --stage reader``.
 
     A span's logit is ``(start + end logit) / temperature + retrieval_weight / rank``; spans and the best
-    "no answer" option share one softmax, and a value's probability is the sum over its mentions.
+    "no answer" option share one softmax, and a value's probability is the sum over its mentions. The confidence
+    is a logistic curve over ``READER_CONFIDENCE_FEATURES`` (coefficients, then the intercept), fitted on SQuAD
+    v2.0 calibration articles to the chance that the answer is right.
     """
 
     passages: int = 5
     temperature: float = 1.0
     retrieval_weight: float = 1.0
-    confidence_coef: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    confidence_coef: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     threshold: float = 0.5
+    pool_overlapping: bool = False
     # Off-topic gate: abstain when no retrieved passage is this similar to the question (dense cosine). SQuAD-style
     # calibration data has only on-topic questions, so the confidence curve cannot learn "the corpus is about
     # something else"; the gate is the 1st percentile of answerable calibration questions' best cosine.
     min_question_cosine: float = 0.0
 
+    def __post_init__(self) -> None:
+        if len(self.confidence_coef) != len(READER_CONFIDENCE_FEATURES) + 1:
+            raise ValueError(f"reader confidence needs {len(READER_CONFIDENCE_FEATURES) + 1} coefficients")
+
     def to_json(self) -> dict[str, Any]:
         return {
             "passages": self.passages, "temperature": self.temperature, "retrieval_weight": self.retrieval_weight,
-            "confidence": list(self.confidence_coef), "threshold": self.threshold,
-            "min_question_cosine": self.min_question_cosine,
+            "confidence_features": list(READER_CONFIDENCE_FEATURES), "confidence": list(self.confidence_coef),
+            "threshold": self.threshold, "min_question_cosine": self.min_question_cosine,
+            "pool_overlapping": self.pool_overlapping,
         }
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> ReaderSettings:
+        if tuple(obj.get("confidence_features", ())) != READER_CONFIDENCE_FEATURES:
+            raise ValueError("reader confidence was fitted for other features; re-run eval/fit_answerer.py --stage reader")
         return cls(
             passages=int(obj["passages"]), temperature=float(obj["temperature"]),
             retrieval_weight=float(obj["retrieval_weight"]),
-            confidence_coef=tuple(float(c) for c in obj["confidence"]),  # type: ignore[arg-type]
+            confidence_coef=tuple(float(c) for c in obj["confidence"]),
             threshold=float(obj["threshold"]), min_question_cosine=float(obj.get("min_question_cosine", 0.0)),
+            pool_overlapping=bool(obj.get("pool_overlapping", False)),
         )
 
-    def confidence(self, prob: float, coverage: float) -> float:
-        a, b, c = self.confidence_coef
-        p = min(max(prob, 1e-6), 1 - 1e-6)
-        return _sigmoid(a * math.log(p / (1 - p)) + b * coverage + c)
+    def value_confidence(self, value: ScoredValue, best_cosine: float) -> float:
+        """The probability that ``value`` is right, from ``confidence_features`` (``best_cosine``: the best dense
+        cosine between the question and a retrieved passage)."""
+        x = confidence_features(value, best_cosine)
+        return _sigmoid(float(np.dot(self.confidence_coef[:-1], x)) + self.confidence_coef[-1])
+
+
+def confidence_features(value: ScoredValue, best_cosine: float) -> np.ndarray:
+    """The reader confidence's inputs, in the order of ``READER_CONFIDENCE_FEATURES``."""
+    p = min(max(value.prob, 1e-6), 1 - 1e-6)
+    ev = value.evidence or ReaderEvidence(0.0, 0.0, 0.0)
+    return np.asarray([math.log(p / (1 - p)), value.coverage, ev.margin / 10, ev.missing_passage,
+                       ev.missing_sentence, best_cosine])
 
 
 @dataclass(frozen=True)
@@ -470,6 +519,15 @@ class ReaderRow:
     null_score: float
     rank: int
     coverage: float
+    evidence: ReaderEvidence | None = None
+
+
+def _missing(tokens: set[str], keywords: Sequence[str], idf: dict[str, float]) -> float:
+    """IDF of the rarest keyword absent from ``tokens``, over the IDF of the rarest keyword (0: none absent)."""
+    top = max((idf.get(k, 0.0) for k in keywords), default=0.0)
+    if top <= 0:
+        return 0.0
+    return max((idf.get(k, 0.0) for k in keywords if k not in tokens), default=0.0) / top
 
 
 def reader_rows(
@@ -484,23 +542,49 @@ def reader_rows(
         hit = hits[span.context_index]
         p = hit.passage
         start, end = p.start + span.start, p.start + span.end
-        if (p.doc_id, start, end) in seen or not span.text.strip():
+        text = span.text
+        if (p.doc_id, start, end) in seen or not text.strip():
             continue
         seen.add((p.doc_id, start, end))
         s0, s1 = next(((a, b) for a, b in p.sentences if a <= start < b), (p.start, p.end))
         s1 = max(s1, next((b for a, b in p.sentences if a < end <= b), s1))
         sentence = p.text[s0 - p.start : s1 - p.start]
-        cov = _coverage(set(_tokens(sentence, tokenizer)), keywords, idf)
+        sentence_tokens = set(_tokens(sentence, tokenizer))
+        cov = _coverage(sentence_tokens, keywords, idf)
+        evidence = ReaderEvidence(
+            span.score - span.null_score, _missing(set(_tokens(p.text, tokenizer)), keywords, idf),
+            _missing(sentence_tokens, keywords, idf),
+        )
         citation = Citation(
-            doc_id=p.doc_id, title=hit.title, start=start, end=end, text=span.text, passage_id=p.passage_id,
+            doc_id=p.doc_id, title=hit.title, start=start, end=end, text=text, passage_id=p.passage_id,
             sentence=sentence, sentence_start=s0, sentence_end=s1,
         )
-        rows.append(ReaderRow(span.text, citation, span.score, span.null_score, hit.rank, cov))
+        rows.append(ReaderRow(text, citation, span.score, span.null_score, hit.rank, cov, evidence))
     return rows
 
 
+def _pool_overlapping(rows: Sequence[ReaderRow], probs: list[float]) -> tuple[list[ReaderRow], list[float]]:
+    """Spans that overlap in the same document are one mention read with different boundaries ("2,000",
+    "about 2,000 peacekeepers"): each keeps the text of its most probable reading and the sum of their
+    probabilities."""
+    order = sorted(range(len(rows)), key=lambda i: -probs[i])
+    heads: list[int] = []
+    mass: dict[int, float] = {}
+    for i in order:
+        c = rows[i].citation
+        head = next((h for h in heads if rows[h].citation.doc_id == c.doc_id
+                     and rows[h].citation.start < c.end and c.start < rows[h].citation.end), None)
+        if head is None:
+            heads.append(i)
+            mass[i] = probs[i]
+        else:
+            mass[head] += probs[i]
+    return [rows[h] for h in heads], [mass[h] for h in heads]
+
+
 def select_reader_answer(rows: Sequence[ReaderRow], settings: ReaderSettings) -> list[ScoredValue]:
-    """Softmax over spans and the best no-answer option; values pooled by summing their mentions."""
+    """Softmax over spans and the best no-answer option; overlapping readings of one mention pooled (when
+    ``pool_overlapping``), then values pooled by summing their mentions."""
     if not rows:
         return []
     t = max(settings.temperature, 1e-3)
@@ -509,17 +593,21 @@ def select_reader_answer(rows: Sequence[ReaderRow], settings: ReaderSettings) ->
     top = max(float(logits.max()), null)
     weights = np.exp(logits - top)
     probs = weights / (weights.sum() + math.exp(null - top))
+    probs_list = probs.tolist()
+    if settings.pool_overlapping:
+        rows, probs_list = _pool_overlapping(rows, probs_list)
     values: dict[str, ScoredValue] = {}
-    for row, prob in zip(rows, probs.tolist()):
+    for row, prob in zip(rows, probs_list):
         key = normalize_value(row.text)
         if not key:
             continue
         sv = values.setdefault(key, ScoredValue(text=row.text, key=key, prob=0.0))
-        sv.mentions.append(_Mention(row.text, row.citation, prob, row.citation.doc_id, row.coverage))
+        sv.mentions.append(_Mention(row.text, row.citation, prob, row.citation.doc_id, row.coverage, row.evidence))
         sv.prob += prob
     for sv in values.values():
         sv.mentions.sort(key=lambda m: -m.prob)
         sv.text = sv.mentions[0].text
+        sv.evidence = sv.mentions[0].evidence
         sv.coverage = max(m.coverage for m in sv.mentions)
         sv.prob = min(sv.prob, 1.0)
     return sorted(values.values(), key=lambda v: (-v.prob, v.key))

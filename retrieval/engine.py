@@ -509,14 +509,14 @@ class Engine:
             )
             values, calib = select_answer(rows, self.answer_model), self.answer_model
             min_cosine = 0.0
+        best_cosine = max((h.dense_score for h in hits if h.dense_score is not None), default=min_cosine)
         alternatives = [
-            AnswerValue(v.text, v.key, calib.confidence(v.prob, v.coverage), [m.citation for m in v.mentions])
+            AnswerValue(v.text, v.key, calib.value_confidence(v, best_cosine), [m.citation for m in v.mentions])
             for v in values[:5]
         ]
         if not values:
             return Answer(question, None, 0.0, hits=list(hits), question_type=analysis.qtype)
         best = alternatives[0]
-        best_cosine = max((h.dense_score for h in hits if h.dense_score is not None), default=min_cosine)
         if best.score < calib.threshold or best_cosine < min_cosine:
             return Answer(
                 question, None, best.score, alternatives=alternatives, hits=list(hits), question_type=analysis.qtype

@@ -25,7 +25,7 @@ def test_ask_prints_answer_and_citation(index_args: list[str]) -> None:
 
 
 def test_ask_json_shape(index_args: list[str]) -> None:
-    result = runner.invoke(ask_app, ["--json", "how many peacekeepers?", *index_args])
+    result = runner.invoke(ask_app, ["--json", "who is the president of Azerbaijan?", *index_args])
     assert result.exit_code == 0, result.output
     obj = json.loads(result.stdout)
     assert {"answer", "score", "citations", "passages", "timings", "alternatives", "conflicting_values"} <= set(obj)

@@ -1,0 +1,126 @@
+"""Answer selection over the trained reader's spans: evidence, pooling and the confidence curve (no model needed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from retrieval.answer import (
+    READER_CONFIDENCE_FEATURES,
+    AnswerModel,
+    ReaderEvidence,
+    ReaderSettings,
+    ScoredValue,
+    confidence_features,
+    reader_rows,
+    select_reader_answer,
+)
+from retrieval.reader import ReaderSpan
+from retrieval.tokenize import tokenize
+from retrieval.types import Hit, Passage
+
+
+
+# IDF keyed by the engine's tokens (stemmed), as the engine builds it
+IDF = {tokenize(w)[0]: v for w, v in {"peacekeepers": 3.0, "Russian": 1.0, "left": 1.5, "Karabakh": 2.0,
+                                      "leopards": 4.0}.items()}
+
+
+def _hit(pid: int, doc: str, text: str, rank: int) -> Hit:
+    passage = Passage(pid, doc, 100, 100 + len(text), text, sentences=((100, 100 + len(text)),))
+    return Hit(passage, 1.0 / rank, rank, dense_score=0.5, title=doc)
+
+
+def test_reader_rows_place_spans_and_measure_evidence() -> None:
+    text = "About 2,000 Russian peacekeepers left Karabakh."
+    hits = [_hit(0, "a", text, 1)]
+    spans = [ReaderSpan(0, 6, 11, "2,000", score=9.0, null_score=4.0)]
+    rows = reader_rows("How many Russian peacekeepers left?", hits, spans, IDF)
+    (row,) = rows
+    assert (row.citation.start, row.citation.end) == (106, 111)  # offsets in the document, not the passage
+    assert row.evidence == ReaderEvidence(margin=5.0, missing_passage=0.0, missing_sentence=0.0)
+
+
+def test_missing_evidence_names_the_rarest_absent_question_word() -> None:
+    hits = [_hit(0, "a", "About 2,000 Russian peacekeepers left Karabakh.", 1)]
+    spans = [ReaderSpan(0, 6, 11, "2,000", score=9.0, null_score=4.0)]
+    (row,) = reader_rows("How many Russian leopards left?", hits, spans, IDF)
+    assert row.evidence is not None
+    assert row.evidence.missing_passage == pytest.approx(1.0)  # "leopards" is the rarest word and is absent
+    (row,) = reader_rows("Russian peacekeepers left Karabakh?", hits, spans, IDF)
+    assert row.evidence is not None and row.evidence.missing_passage == 0.0
+
+
+def test_reader_values_pool_mentions_and_keep_the_best_mentions_evidence() -> None:
+    hits = [_hit(0, "a", "Officials said 2,000 people left.", 1), _hit(1, "b", "Some 2000 people left, and 50 stayed.", 2)]
+    spans = [
+        ReaderSpan(0, 15, 20, "2,000", score=10.0, null_score=2.0),
+        ReaderSpan(1, 5, 9, "2000", score=8.0, null_score=3.0),
+        ReaderSpan(1, 27, 29, "50", score=4.0, null_score=3.0),
+    ]
+    rows = reader_rows("How many people left?", hits, spans, IDF)
+    values = select_reader_answer(rows, ReaderSettings(passages=2, temperature=1.0, retrieval_weight=0.0))
+    assert [v.key for v in values] == ["2000", "50"]
+    assert {m.doc_id for m in values[0].mentions} == {"a", "b"}
+    assert values[0].evidence is not None and values[0].evidence.margin == pytest.approx(8.0)
+    total = sum(v.prob for v in values)
+    assert 0.0 < total < 1.0  # the no-answer option keeps some probability
+
+
+def test_select_reader_answer_empty() -> None:
+    assert select_reader_answer([], ReaderSettings()) == []
+
+
+def test_reader_settings_validate_and_round_trip() -> None:
+    with pytest.raises(ValueError, match="coefficients"):
+        ReaderSettings(confidence_coef=(1.0, 0.0, 0.0))
+    settings = ReaderSettings(6, 2.0, 2.0, (0.5, 1.0, 0.3, -1.0, -0.5, 4.0, -2.0), 0.3, pool_overlapping=True,
+                              min_question_cosine=0.31)
+    again = ReaderSettings.from_json(json.loads(json.dumps(settings.to_json())))
+    assert again == settings
+    stale = dict(settings.to_json(), confidence_features=["logit_prob", "sentence_coverage"])
+    with pytest.raises(ValueError, match="re-run"):
+        ReaderSettings.from_json(stale)
+
+
+def test_confidence_follows_its_features() -> None:
+    settings = ReaderSettings(confidence_coef=(1.0, 0.0, 1.0, -2.0, 0.0, 3.0, 0.0))
+    value = ScoredValue("x", "x", 0.5, evidence=ReaderEvidence(margin=0.0, missing_passage=0.0, missing_sentence=0.0))
+    assert settings.value_confidence(value, 0.0) == pytest.approx(0.5)
+    sure = ScoredValue("x", "x", 0.5, evidence=ReaderEvidence(margin=10.0, missing_passage=0.0, missing_sentence=0.0))
+    lacking = ScoredValue("x", "x", 0.5, evidence=ReaderEvidence(margin=0.0, missing_passage=1.0, missing_sentence=0.0))
+    assert settings.value_confidence(sure, 0.0) > 0.5 > settings.value_confidence(lacking, 0.0)
+    assert settings.value_confidence(value, 0.6) > 0.5
+    assert len(confidence_features(value, 0.6)) == len(READER_CONFIDENCE_FEATURES)
+
+
+def test_shipped_reader_settings_are_fitted() -> None:
+    settings = AnswerModel.default().reader
+    assert settings is not None
+    assert 1 <= settings.passages <= 10
+    assert 0.0 < settings.threshold < 1.0
+    value = ScoredValue("x", "x", 0.9, coverage=1.0, evidence=ReaderEvidence(5.0, 0.0, 0.0))
+    assert 0.0 <= settings.value_confidence(value, 0.6) <= 1.0
+    # a confident reader on a well-matched passage beats a doubtful one on a passage lacking the question's words
+    doubtful = ScoredValue("x", "x", 0.1, coverage=0.2, evidence=ReaderEvidence(-5.0, 1.0, 1.0))
+    assert settings.value_confidence(value, 0.6) > settings.value_confidence(doubtful, 0.4)
+
+
+
+def test_overlapping_readings_of_one_mention_pool_into_its_most_probable_text() -> None:
+    hits = [_hit(0, "a", "Moscow deployed about 2,000 peacekeepers there.", 1),
+            _hit(1, "b", "Thousands of residents fled to the airport.", 2)]
+    spans = [
+        ReaderSpan(1, 0, 9, "Thousands", score=9.0, null_score=0.0),
+        ReaderSpan(0, 22, 27, "2,000", score=8.5, null_score=0.0),
+        ReaderSpan(0, 16, 40, "about 2,000 peacekeepers", score=8.0, null_score=0.0),
+        ReaderSpan(0, 22, 40, "2,000 peacekeepers", score=8.0, null_score=0.0),
+    ]
+    rows = reader_rows("How many peacekeepers?", hits, spans, IDF)
+    plain = select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0))
+    pooled = select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0, pool_overlapping=True))
+    assert plain[0].text == "Thousands"  # each reading of "2,000" alone is less likely
+    assert [v.text for v in pooled] == ["2,000", "Thousands"]
+    assert pooled[0].prob == pytest.approx(sum(v.prob for v in plain if v.text != "Thousands"))
+    assert len(pooled[0].mentions) == 1  # one mention, cited once
