@@ -1,7 +1,8 @@
 """Query latency: a cold ``ask`` (new process) beside a cold sentence-transformers encode, and warm ``Engine.ask``.
 
-Both cold commands run interleaved in one session, so machine noise hits them alike; the ratio is the figure to
-compare across machines.
+The cold commands run interleaved in one session, so machine noise hits them alike; the ratio is the figure to
+compare across machines. A cold ``ask --answerer heuristic`` runs beside them: the difference is what the trained
+reader adds to a cold ask (its session load and its read).
 """
 
 from __future__ import annotations
@@ -40,14 +41,23 @@ def cold_and_warm(
     """Median wall time of ``runs`` cold ``ask`` processes and of cold reference encodes; warm p50/p90."""
     from retrieval.engine import Engine
 
+    import compileall
+
+    import retrieval
+
+    # Python caches bytecode after a module's first import; where PYTHONDONTWRITEBYTECODE is set (as in some CI
+    # images) it would recompile the package on every run, which no installed tool pays. Cache it once.
+    compileall.compile_dir(str(Path(retrieval.__file__).parent), quiet=1)
     env = dict(os.environ)
     ask_cmd = [sys.executable, "-m", "retrieval", question, "--quiet", "--corpus", str(corpus), "--index", str(index)]
+    heuristic_cmd = [*ask_cmd, "--answerer", "heuristic"]  # the same ask without the reader: its cold cost
     ref_cmd = [sys.executable, "-c", _REFERENCE.format(q=question)]
     _time_process(ask_cmd, env)  # builds if needed, warms the page cache for both
     _time_process(ref_cmd, env)
-    ask_t, ref_t = [], []
+    ask_t, heuristic_t, ref_t = [], [], []
     for _ in range(runs):
         ask_t.append(_time_process(ask_cmd, env))
+        heuristic_t.append(_time_process(heuristic_cmd, env))
         ref_t.append(_time_process(ref_cmd, env))
     engine = Engine.open(index)
     questions = [question, "how many peacekeepers?", "who won the 2022 World Cup?", "when did the ceasefire begin?"]
@@ -62,8 +72,11 @@ def cold_and_warm(
             stages.setdefault(key, []).append(v)
     warm.sort()
     cold_ask, cold_ref = statistics.median(ask_t), statistics.median(ref_t)
+    cold_heuristic = statistics.median(heuristic_t)
     return {
         "cold_ask_median_s": round(cold_ask, 3),
+        "cold_ask_heuristic_median_s": round(cold_heuristic, 3),
+        "reader_cold_cost_s": round(cold_ask - cold_heuristic, 3),
         "cold_reference_st_encode_median_s": round(cold_ref, 3),
         "ratio_reference_over_ask": round(cold_ref / cold_ask, 2),
         "cold_runs": runs,

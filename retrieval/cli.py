@@ -183,16 +183,22 @@ def ask(
     corpus: CorpusOpt = None,
     index: IndexOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No build messages or progress bars.")] = False,
+    answerer: Annotated[str, typer.Option(help="auto (the trained reader when installed), reader or heuristic.")] = "auto",
 ) -> None:
     """Answer QUESTION from the corpus, citing article, character span and sentence."""
+    import dataclasses
+
     from retrieval.ingest import CorpusError
     from retrieval.store import IndexError_
 
     question = _validate_question(question)
+    if answerer not in ("auto", "reader", "heuristic"):
+        raise _fail("--answerer must be auto, reader or heuristic", 2)
     corpus = corpus or default_corpus()
     index = index or default_index_for(corpus)
     try:
         engine = open_or_build(corpus, index, quiet=quiet or as_json)
+        engine.search_config = dataclasses.replace(engine.search_config, answerer=answerer)
         answer = engine.ask(question, k=k)
     except IndexError_ as exc:
         raise _fail(f"{exc}; rebuild with: ask-engine build --corpus {corpus} --index {index}") from None

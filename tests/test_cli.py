@@ -66,3 +66,12 @@ def test_admin_info_and_search(index_args: list[str]) -> None:
     assert result.exit_code == 0, result.output
     hits = json.loads(result.stdout)
     assert "Yevlakh" in hits[0]["text"]
+
+
+def test_ask_can_use_the_heuristic_answerer(index_args: list[str]) -> None:
+    result = runner.invoke(ask_app, ["--json", "--answerer", "heuristic", "who is the president of Azerbaijan?",
+                                     *index_args])
+    assert result.exit_code == 0, result.output
+    assert "timings" in json.loads(result.stdout)
+    bad = runner.invoke(ask_app, ["--answerer", "oracle", "who?", *index_args])
+    assert bad.exit_code == 2 and "--answerer must be" in bad.output
