@@ -464,6 +464,7 @@ class ReaderSettings:
     retrieval_weight: float = 1.0
     confidence_coef: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     threshold: float = 0.5
+    # Overlapping spans in one document are one mention read with different boundaries: pool them (fitted choice)
     pool_overlapping: bool = False
     # Off-topic gate: abstain when no retrieved passage is this similar to the question (dense cosine). SQuAD-style
     # calibration data has only on-topic questions, so the confidence curve cannot learn "the corpus is about
