@@ -30,7 +30,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from retrieval.answer import FEATURE_NAMES, AnswerModel, collect_candidates, select_answer  # noqa: E402
+from retrieval.answer import (  # noqa: E402
+    FEATURE_NAMES, AnswerModel, best_dense_cosine, collect_candidates, select_answer,
+)
 from retrieval.engine import Engine  # noqa: E402
 from retrieval.evaluation.datasets import (  # noqa: E402
     EvalDataset,
@@ -157,7 +159,7 @@ def reader_stage(args: argparse.Namespace) -> dict:
     for q, qv in zip(questions, vectors):
         all_hits = engine.search_batch([q.question], args.k, query_vectors=qv[None, :])[0]
         hits = all_hits[: max(depths)]
-        best_cos.append(max((h.dense_score for h in all_hits if h.dense_score is not None), default=0.0))
+        best_cos.append(best_dense_cosine(all_hits))
         read_once.append((hits, reader.read(q.question, [h.passage.text for h in hits], top_n=200)))
     print(f"  read {len(questions)} questions over {max(depths)} passages in {time.time() - t0:.0f}s")
     answerable = np.asarray([q.answerable for q in questions])
@@ -226,8 +228,7 @@ def offtopic_gate(engine: Engine, questions: list, args: argparse.Namespace) -> 
     def best_cosine(qvecs: np.ndarray, texts: list[str]) -> np.ndarray:
         out = []
         for text, qv in zip(texts, qvecs):
-            hits = engine.search_batch([text], args.k, query_vectors=qv[None, :])[0]
-            out.append(max((h.dense_score for h in hits if h.dense_score is not None), default=0.0))
+            out.append(best_dense_cosine(engine.search_batch([text], args.k, query_vectors=qv[None, :])[0]))
         return np.asarray(out)
 
     answerable = [q.question for q in questions if q.answerable]

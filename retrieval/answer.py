@@ -35,6 +35,7 @@ __all__ = [
     "ReaderSettings",
     "ScoredValue",
     "analyze_question",
+    "best_dense_cosine",
     "candidate_features",
     "confidence_features",
     "normalize_value",
@@ -234,8 +235,7 @@ class AnswerModel:
 
     def confidence(self, pooled_prob: float, coverage: float) -> float:
         a, b, c = self.confidence_coef
-        p = min(max(pooled_prob, 1e-6), 1 - 1e-6)
-        return _sigmoid(a * math.log(p / (1 - p)) + b * coverage + c)
+        return _sigmoid(a * _logit(pooled_prob) + b * coverage + c)
 
     def value_confidence(self, value: ScoredValue, best_cosine: float) -> float:
         """The probability that ``value`` is right (the question's best cosine is not a feature here)."""
@@ -244,6 +244,11 @@ class AnswerModel:
 
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
+
+
+def _logit(prob: float) -> float:
+    p = min(max(prob, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
 
 
 @dataclass
@@ -504,10 +509,14 @@ class ReaderSettings:
 
 def confidence_features(value: ScoredValue, best_cosine: float) -> np.ndarray:
     """The reader confidence's inputs, in the order of ``READER_CONFIDENCE_FEATURES``."""
-    p = min(max(value.prob, 1e-6), 1 - 1e-6)
     ev = value.evidence or ReaderEvidence(0.0, 0.0, 0.0)
-    return np.asarray([math.log(p / (1 - p)), value.coverage, ev.margin / 10, ev.missing_passage,
+    return np.asarray([_logit(value.prob), value.coverage, ev.margin / 10, ev.missing_passage,
                        ev.missing_sentence, best_cosine])
+
+
+def best_dense_cosine(hits: Sequence[Hit], default: float = 0.0) -> float:
+    """The best dense cosine between the question and a retrieved passage (``default`` when none has one)."""
+    return max((h.dense_score for h in hits if h.dense_score is not None), default=default)
 
 
 @dataclass(frozen=True)
@@ -543,8 +552,7 @@ def reader_rows(
         hit = hits[span.context_index]
         p = hit.passage
         start, end = p.start + span.start, p.start + span.end
-        text = span.text
-        if (p.doc_id, start, end) in seen or not text.strip():
+        if (p.doc_id, start, end) in seen or not span.text.strip():
             continue
         seen.add((p.doc_id, start, end))
         s0, s1 = next(((a, b) for a, b in p.sentences if a <= start < b), (p.start, p.end))
@@ -557,10 +565,10 @@ def reader_rows(
             _missing(sentence_tokens, keywords, idf),
         )
         citation = Citation(
-            doc_id=p.doc_id, title=hit.title, start=start, end=end, text=text, passage_id=p.passage_id,
+            doc_id=p.doc_id, title=hit.title, start=start, end=end, text=span.text, passage_id=p.passage_id,
             sentence=sentence, sentence_start=s0, sentence_end=s1,
         )
-        rows.append(ReaderRow(text, citation, span.score, span.null_score, hit.rank, cov, evidence))
+        rows.append(ReaderRow(span.text, citation, span.score, span.null_score, hit.rank, cov, evidence))
     return rows
 
 

@@ -119,6 +119,14 @@ def open_or_build(corpus: Path, index: Path, quiet: bool = False, check_corpus: 
     return _build(corpus, index, quiet, reason) if reason else engine
 
 
+def _check_answerer(answerer: str) -> None:
+    """Reject a bad --answerer before any slow work (the engine's own SearchConfig check comes later)."""
+    from retrieval.engine import ANSWERERS
+
+    if answerer not in ANSWERERS:
+        raise _fail(f"--answerer must be {', '.join(ANSWERERS[:-1])} or {ANSWERERS[-1]}", 2)
+
+
 def _validate_question(question: str) -> str:
     cleaned = "".join(ch if ch.isprintable() or ch in "\t\n" else " " for ch in question).strip()
     if not cleaned:
@@ -192,8 +200,7 @@ def ask(
     from retrieval.store import IndexError_
 
     question = _validate_question(question)
-    if answerer not in ("auto", "reader", "heuristic"):
-        raise _fail("--answerer must be auto, reader or heuristic", 2)
+    _check_answerer(answerer)
     corpus = corpus or default_corpus()
     index = index or default_index_for(corpus)
     try:
@@ -338,8 +345,7 @@ def eval_command(
 
     if answers not in ("open", "gold", "both", "none"):
         raise _fail("--answers must be open, gold, both or none", 2)
-    if answerer not in ("auto", "reader", "heuristic"):
-        raise _fail("--answerer must be auto, reader or heuristic", 2)
+    _check_answerer(answerer)
     if articles not in ("all", "calibration", "heldout"):
         raise _fail("--articles must be all, calibration or heldout", 2)
     started = time.perf_counter()

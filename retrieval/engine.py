@@ -16,6 +16,7 @@ from retrieval import __version__
 from retrieval.answer import (
     AnswerModel,
     ScoredValue,
+    best_dense_cosine,
     collect_candidates,
     reader_rows,
     select_answer,
@@ -80,6 +81,9 @@ class BuildConfig:
         }
 
 
+ANSWERERS = ("auto", "reader", "heuristic")
+
+
 @dataclass(frozen=True)
 class SearchConfig:
     """Query-time settings (defaults measured on SQuAD and SciFact, see README).
@@ -95,7 +99,7 @@ class SearchConfig:
     answerer: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.answerer not in ("auto", "reader", "heuristic"):
+        if self.answerer not in ANSWERERS:
             raise ValueError("answerer must be 'auto', 'reader' or 'heuristic'")
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError("alpha must be in [0, 1]")
@@ -509,7 +513,7 @@ class Engine:
             )
             values, calib = select_answer(rows, self.answer_model), self.answer_model
             min_cosine = 0.0
-        best_cosine = max((h.dense_score for h in hits if h.dense_score is not None), default=min_cosine)
+        best_cosine = best_dense_cosine(hits, default=min_cosine)
         alternatives = [
             AnswerValue(v.text, v.key, calib.value_confidence(v, best_cosine), [m.citation for m in v.mentions])
             for v in values[:5]
