@@ -103,14 +103,69 @@ def entity_swap(question: str, context: str, names: list[str], rng: random.Rando
     return question[:start] + rng.choice(options) + question[end:]
 
 
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Rough sentence boundaries (enough to find the one that carries an answer), as (start, end) offsets."""
+    spans, start = [], 0
+    for m in _SENTENCE_BREAK.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if b > a]
+
+
+def delete_answer_sentence(context: str, answer_start: int, answer: str) -> str | None:
+    """``context`` without the sentence(s) holding the answer: the rest still talks about the question's topic but
+    no longer says it, the way a retrieved near-miss passage does. None when the answer is also said elsewhere or
+    nothing of substance would be left."""
+    end = answer_start + len(answer)
+    kept = [(a, b) for a, b in sentence_spans(context) if b <= answer_start or a >= end]
+    rest = " ".join(context[a:b] for a, b in kept)
+    if len(kept) < 2 or answer.lower() in rest.lower():
+        return None
+    return rest
+
+
+def context_entity_swap(question: str, context: str, answer: str, rng: random.Random) -> str | None:
+    """An unanswerable variant of ``question``: a name the context contains is replaced by another name from the
+    same context (not the answer, not already asked about). The harder kind of entity swap: every word of the
+    question is still in the passage, only the relation is not. None when there is nothing to swap."""
+    asked = [e for e in question_entities(question) if not e[2][0].isdigit() and e[2] in context]
+    if not asked:
+        return None
+    start, end, text = rng.choice(asked)
+    n_words = len(text.split())
+    low_answer, low_question = answer.lower(), question.lower()
+    options = set()
+    for m in _NAME.finditer(context):
+        name = m.group(0).rstrip(".")
+        name = name[:-2] if name.endswith("'s") else name
+        before = context[: m.start()].rstrip()
+        if not before or before[-1] in ".!?\"" or name.split()[0] in _QUESTION_WORDS:
+            continue  # sentence-initial capitals are not names
+        low = name.lower()
+        if len(name.split()) == n_words and low not in low_question and low not in low_answer and low_answer not in low:
+            options.add(name)
+    if not options:
+        return None
+    return question[:start] + rng.choice(sorted(options)) + question[end:]
+
+
 def load_examples(
     bench: Path, n_questions: int, distractors: float = 0.0, v2_repeats: int = 1, skip: int = 0, swaps: float = 0.0,
+    deletions: float = 0.0, context_swaps: float = 0.0,
 ) -> list[dict]:
     """(question, context, answer_start, answer_text | None) records.
 
     ``skip``: leave out the first ``skip`` questions of the fixed shuffled order (those a first stage trained on).
     ``swaps``: for this fraction of the answerable questions, also add an entity-swapped copy labelled "no answer"
     (see ``entity_swap``): real unanswerable questions are few, and this is the most common way they are made.
+
+    ``deletions``: for this fraction, also the paragraph with the answer's sentence removed, labelled "no answer"
+    (see ``delete_answer_sentence``). ``context_swaps``: for this fraction, also the question with a name swapped
+    for another from the same paragraph (see ``context_entity_swap``).
 
     ``distractors``: for this fraction of the answerable questions, also add the question paired with another
     paragraph of the same article that does not contain the answer, labelled "no answer". The open-corpus
@@ -143,16 +198,29 @@ def load_examples(
             q = entity_swap(ex["q"], ex["c"], names, rng)
             if q is not None:
                 swapped.append({"q": q, "c": ex["c"], "s": -1, "a": None})
+    deleted = []
+    for ex in pos if deletions else []:  # no draws when off, so earlier stages' runs stay reproducible
+        if rng.random() < deletions:
+            c = delete_answer_sentence(ex["c"], ex["s"], ex["a"])
+            if c is not None:
+                deleted.append({"q": ex["q"], "c": c, "s": -1, "a": None})
+    in_context = []
+    for ex in pos if context_swaps else []:
+        if rng.random() < context_swaps:
+            q = context_entity_swap(ex["q"], ex["c"], ex["a"], rng)
+            if q is not None:
+                in_context.append({"q": q, "c": ex["c"], "s": -1, "a": None})
     v2 = json.loads((bench / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))
     neg = [
         {"q": qa["question"], "c": p["context"], "s": -1, "a": None}
         for art in v2["data"] if reader_split(art["title"]) == "reader"
         for p in art["paragraphs"] for qa in p["qas"] if not qa["answers"]
     ]
-    examples = pos + hard + swapped + neg * max(1, v2_repeats)
+    examples = pos + hard + swapped + deleted + in_context + neg * max(1, v2_repeats)
     rng.shuffle(examples)
     print(f"examples: {len(pos)} answerable (SQuAD v1.1 train), {len(hard)} same-article distractor paragraphs, "
-          f"{len(swapped)} entity-swapped questions, {len(neg)} x{max(1, v2_repeats)} unanswerable (v2.0 'reader' articles)")
+          f"{len(swapped)} entity-swapped questions, {len(deleted)} answer sentences deleted, "
+          f"{len(in_context)} in-context entity swaps, {len(neg)} x{max(1, v2_repeats)} unanswerable (v2.0 'reader' articles)")
     return examples
 
 
@@ -269,6 +337,10 @@ def main() -> None:
                     help="start after this many questions of the fixed order (a second stage takes fresh ones)")
     ap.add_argument("--swaps", type=float, default=0.0,
                     help="fraction of questions also given entity-swapped, labelled no answer")
+    ap.add_argument("--deletions", type=float, default=0.0,
+                    help="fraction of questions also paired with their paragraph minus the answer's sentence, no answer")
+    ap.add_argument("--context-swaps", type=float, default=0.0,
+                    help="fraction of questions also given a name swapped for another of the same paragraph, no answer")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this safetensors checkpoint of a previous run instead of all-MiniLM-L6-v2")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
@@ -292,7 +364,8 @@ def main() -> None:
 
         model.load_state_dict(load_file(str(args.init)))
     examples = load_examples(
-        args.bench_data, args.questions, args.distractors, args.v2_repeats, args.skip_questions, args.swaps
+        args.bench_data, args.questions, args.distractors, args.v2_repeats, args.skip_questions, args.swaps,
+        args.deletions, args.context_swaps,
     )
     feats = featurize(tokenizer, examples)
     rng = random.Random(SEED)

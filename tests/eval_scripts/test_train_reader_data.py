@@ -41,3 +41,35 @@ def test_entity_swap_moves_years_and_leaves_plain_questions_alone(train_reader) 
     q = train_reader.entity_swap("In what year did the ceasefire begin, 2023?", context, ["Paris"], random.Random(0))
     assert q is not None and "2023" not in q
     assert train_reader.entity_swap("what did the talks achieve?", context, ["Paris"], random.Random(0)) is None
+
+
+def test_sentence_spans_cover_each_sentence(train_reader) -> None:
+    text = 'Talks were held in Yevlakh. "They ended," he said. 2,000 troops stayed.'
+    assert [text[a:b] for a, b in train_reader.sentence_spans(text)] == [
+        "Talks were held in Yevlakh.", '"They ended," he said.', "2,000 troops stayed.",
+    ]
+
+
+def test_delete_answer_sentence_removes_only_the_answer_sentence(train_reader) -> None:
+    context = "The war began in 1988. Talks were held in Yevlakh on Thursday. Russia mediated them."
+    start = context.index("Yevlakh")
+    rest = train_reader.delete_answer_sentence(context, start, "Yevlakh")
+    assert rest == "The war began in 1988. Russia mediated them."
+    # the answer said twice: deleting one sentence would leave it answerable, so no example
+    twice = context + " Yevlakh is a city."
+    assert train_reader.delete_answer_sentence(twice, start, "Yevlakh") is None
+    # nothing of substance left
+    assert train_reader.delete_answer_sentence("Talks were held in Yevlakh. Fine.", 19, "Yevlakh") is None
+
+
+def test_context_entity_swap_uses_another_name_from_the_same_paragraph(train_reader) -> None:
+    context = "President Ilham Aliyev of Azerbaijan spoke. Nikol Pashinyan of Armenia answered him in Moscow."
+    question = "Who is the president of Azerbaijan?"
+    seen = set()
+    for seed in range(20):
+        q = train_reader.context_entity_swap(question, context, "Ilham Aliyev", random.Random(seed))
+        assert q is not None and "Azerbaijan" not in q
+        seen.add(q)
+    # one-word names only (the swapped name had one word), never the answer, never sentence-initial words
+    assert seen <= {"Who is the president of Armenia?", "Who is the president of Moscow?"}
+    assert train_reader.context_entity_swap("who spoke?", context, "Ilham Aliyev", random.Random(0)) is None
