@@ -11,15 +11,15 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 if TYPE_CHECKING:
     from retrieval.engine import BuildConfig, Engine
-    from retrieval.types import Answer
+    from retrieval.types import Answer, Citation
 
 __all__ = ["admin_app", "admin_main", "ask_app", "ask_main", "default_corpus", "default_index_for"]
 
@@ -136,26 +136,41 @@ def _validate_question(question: str) -> str:
     return cleaned
 
 
+_ABSTAIN_HEADLINES = {
+    "off_topic": "The corpus does not seem to cover this question (no passage is close to it).",
+    "low_confidence": "Not sure enough to answer.",
+    "no_candidate": "The corpus does not answer this question.",
+}
+
+
+def _print_citations(out: Any, citations: Sequence[Citation]) -> None:
+    from rich.markup import escape
+
+    for i, c in enumerate(citations, start=1):
+        out.print(f"  [{i}] [cyan]{escape(c.doc_id)}[/]  {escape(c.title)}  chars {c.start}-{c.end}")
+        a, b = c.start - c.sentence_start, c.end - c.sentence_start
+        s = c.sentence
+        out.print(f"      {escape(s[:a])}[bold reverse]{escape(s[a:b])}[/]{escape(s[b:])}")
+
+
 def _render_answer(answer: Answer, show_passages: bool) -> None:
     from rich.markup import escape
 
     out = _console()
     if answer.text is None:
-        out.print("[bold yellow]The corpus does not answer this question.[/]")
-        if answer.alternatives:
+        out.print(f"[bold yellow]{_ABSTAIN_HEADLINES[answer.abstain_reason or 'no_candidate']}[/]")
+        if answer.alternatives and answer.abstain_reason == "low_confidence":
             best = answer.alternatives[0]
-            out.print(f"[dim]best guess {escape(best.text)!s} at confidence {best.score:.2f} (below the threshold, or no passage close enough to the question)[/]")
+            out.print(f"[dim]best guess[/] {escape(best.text)!s}  [dim](confidence {best.score:.2f}, below what "
+                      "the engine needs to answer)[/]")
+            _print_citations(out, best.citations[:1])
         out.print("Closest passages:")
         for hit in answer.hits[:3]:
             snippet = hit.passage.text if len(hit.passage.text) < 300 else hit.passage.text[:297] + "..."
             out.print(f"  [cyan]{escape(hit.passage.doc_id)}[/] [{hit.passage.start}:{hit.passage.end}] {escape(snippet)}")
     else:
         out.print(f"[bold green]{escape(answer.text)}[/]  [dim](confidence {answer.score:.2f})[/]")
-        for i, c in enumerate(answer.citations, start=1):
-            out.print(f"  [{i}] [cyan]{escape(c.doc_id)}[/]  {escape(c.title)}  chars {c.start}-{c.end}")
-            a, b = c.start - c.sentence_start, c.end - c.sentence_start
-            s = c.sentence
-            out.print(f"      {escape(s[:a])}[bold reverse]{escape(s[a:b])}[/]{escape(s[b:])}")
+        _print_citations(out, answer.citations)
         if answer.conflicts:
             out.print("[yellow]Sources disagree; other figures given:[/]")
             for v in answer.conflicts:

@@ -519,11 +519,13 @@ class Engine:
             for v in values[:5]
         ]
         if not values:
-            return Answer(question, None, 0.0, hits=list(hits), question_type=analysis.qtype)
+            return Answer(question, None, 0.0, hits=list(hits), question_type=analysis.qtype,
+                          abstain_reason="no_candidate")
         best = alternatives[0]
         if best.score < calib.threshold or best_cosine < min_cosine:
             return Answer(
-                question, None, best.score, alternatives=alternatives, hits=list(hits), question_type=analysis.qtype
+                question, None, best.score, alternatives=alternatives, hits=list(hits), question_type=analysis.qtype,
+                abstain_reason="off_topic" if best_cosine < min_cosine else "low_confidence",
             )
         citations = _one_per_sentence(best.citations + self.supporting_citations(question, best, query_vector))
         return Answer(

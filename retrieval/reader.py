@@ -12,13 +12,47 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ReaderSpan", "SpanReader", "bundled_reader_paths"]
+__all__ = ["ReaderSpan", "SpanReader", "bundled_reader_paths", "trim_span"]
 
 MAX_LEN = 256
 STRIDE = 128
 MAX_ANSWER_TOKENS = 30
 # The question must leave room for the passage in a 256-token window; longer questions are cut for the reader.
 MAX_QUESTION_TOKENS = 64
+
+
+_OPENERS = {"(": ")", "[": "]", "\u201c": "\u201d", '"': '"'}
+_CLOSERS = {close: open_ for open_, close in _OPENERS.items()}
+
+
+def _unmatched(span: str, mark: str, partner: str) -> bool:
+    """Whether ``mark`` (at one edge of ``span``) has no partner inside it."""
+    if mark == partner:  # straight quotes pair up by count
+        return span.count(mark) % 2 == 1
+    return span.count(mark) > span.count(partner)
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """``text[start:end]`` without edge punctuation that belongs to the sentence, not the answer: a trailing comma
+    or full stop (not an abbreviation's: "p.m.", "U.S."), a closing quote or bracket it never opened, an opening one
+    it never closes. Wordpiece spans often take these along ("Azerbaijan's internal affair\".")."""
+    while True:
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        while start < end and text[start].isspace():
+            start += 1
+        if end <= start:
+            return start, start
+        span = text[start:end]
+        first, last, last_word = span[0], span[-1], span.split()[-1]
+        if last in ",;:" or (last == "." and len(last_word) > 2 and "." not in last_word[:-1]):
+            end -= 1
+        elif last in _CLOSERS and _unmatched(span, last, _CLOSERS[last]):
+            end -= 1
+        elif first in _OPENERS and _unmatched(span, first, _OPENERS[first]):
+            start += 1
+        else:
+            return start, end
 
 
 @dataclass(frozen=True)
@@ -107,7 +141,9 @@ class SpanReader:
                         found.append((float(s_log[a] + e_log[b]), int(a), int(b)))
             found.sort(reverse=True)
             for score, a, b in found[:per_window]:
-                c0, c1 = w.offsets[a][0], w.offsets[b][1]
+                c0, c1 = trim_span(contexts[ci], w.offsets[a][0], w.offsets[b][1])
+                if c1 <= c0:
+                    continue
                 spans.append(ReaderSpan(ci, c0, c1, contexts[ci][c0:c1], score, null))
         spans.sort(key=lambda s: -s.score)
         seen, unique = set(), []

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+AbstainReason = Literal["no_candidate", "off_topic", "low_confidence"]
 
 __all__ = [
+    "AbstainReason",
     "Document",
     "Passage",
     "Candidate",
@@ -140,7 +143,10 @@ class AnswerValue:
 
 @dataclass
 class Answer:
-    """The engine's reply: ``text`` is None when the corpus does not answer (abstention)."""
+    """The engine's reply: ``text`` is None when the engine abstains, and ``abstain_reason`` says why:
+    ``no_candidate`` (nothing in the retrieved passages reads as an answer), ``off_topic`` (no passage is close to
+    the question: the corpus is about something else) or ``low_confidence`` (a best guess exists, in
+    ``alternatives``, but its confidence is below the threshold)."""
 
     question: str
     text: str | None
@@ -151,6 +157,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     question_type: str = "other"
     conflicts: list[AnswerValue] = field(default_factory=list)
+    abstain_reason: AbstainReason | None = None
 
     @property
     def abstained(self) -> bool:
@@ -161,6 +168,7 @@ class Answer:
             "question": self.question,
             "answer": self.text,
             "score": self.score,
+            "abstain_reason": self.abstain_reason,
             "question_type": self.question_type,
             "citations": [c.to_json() for c in self.citations],
             "alternatives": [a.to_json() for a in self.alternatives],

@@ -34,10 +34,34 @@ def test_ask_json_shape(index_args: list[str]) -> None:
     assert {"bm25_score", "bm25_rank", "dense_score", "dense_rank", "fused_score", "rank"} <= set(p)
 
 
-def test_abstention_json_has_null_answer(index_args: list[str]) -> None:
+def test_abstention_json_has_null_answer_and_the_reason(index_args: list[str]) -> None:
     result = runner.invoke(ask_app, ["--json", "who won the 2022 World Cup?", *index_args])
     assert result.exit_code == 0
-    assert json.loads(result.stdout)["answer"] is None
+    obj = json.loads(result.stdout)
+    assert obj["answer"] is None and obj["abstain_reason"] == "off_topic"
+    answered = json.loads(runner.invoke(ask_app, ["--json", "who is the president of Azerbaijan?", *index_args]).stdout)
+    assert answered["answer"] and answered["abstain_reason"] is None
+
+
+def test_abstention_says_why(index_args: list[str]) -> None:
+    off_topic = runner.invoke(ask_app, ["who won the 2022 World Cup?", *index_args])
+    assert "does not seem to cover" in off_topic.output and "best guess" not in off_topic.output
+
+
+def test_low_confidence_shows_the_best_guess_and_its_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    from retrieval.cli import _render_answer
+    from retrieval.types import Answer, AnswerValue, Citation
+
+    sentence = "Talks were held on Thursday in the city of Yevlakh."
+    cite = Citation("001_a", "Talks", 100 + sentence.index("Yevlakh"), 100 + len(sentence) - 1, "Yevlakh", 3,
+                    sentence, 100, 100 + len(sentence))
+    guess = AnswerValue("Yevlakh", "yevlakh", 0.21, [cite])
+    _render_answer(Answer("where?", None, 0.21, alternatives=[guess], abstain_reason="low_confidence"), False)
+    out = capsys.readouterr().out
+    assert "Not sure enough to answer" in out and "best guess" in out and "0.21" in out
+    assert "Yevlakh" in out and "001_a" in out and "Talks were held" in out
+    _render_answer(Answer("where?", None, 0.0, abstain_reason="no_candidate"), False)
+    assert "does not answer this question" in capsys.readouterr().out
 
 
 def test_a_question_named_like_a_command_is_a_question(index_args: list[str]) -> None:

@@ -1,0 +1,35 @@
+"""The reader's span clean-up (retrieval/reader.py); the model itself is exercised in test_answer_reader.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.reader import trim_span
+
+
+@pytest.mark.parametrize(
+    ("span", "expected"),
+    [
+        ("Azerbaijan's internal affair\".", "Azerbaijan's internal affair"),  # closing quote it never opened
+        ("\"Azerbaijan's internal affair", "Azerbaijan's internal affair"),  # opening quote it never closes
+        ("\u201cillegal Armenian armed groups", "illegal Armenian armed groups"),
+        ("5 a.m. ET)", "5 a.m. ET"),
+        ("Yevlakh.", "Yevlakh"),
+        ("Yevlakh, ", "Yevlakh"),
+        ("1 p.m.", "1 p.m."),  # an abbreviation keeps its full stop
+        ("the U.S.", "the U.S."),
+        ("(5 a.m. ET)", "(5 a.m. ET)"),  # balanced: kept
+        ("\"quoted\"", "\"quoted\""),
+        ("mistaken them for \u201cillegal groups.\u201d", "mistaken them for \u201cillegal groups.\u201d"),
+    ],
+)
+def test_trim_span_drops_only_the_sentence_punctuation(span: str, expected: str) -> None:
+    text = "Before " + span + " after"
+    start, end = trim_span(text, 7, 7 + len(span))
+    assert text[start:end] == expected
+
+
+def test_trim_span_never_inverts() -> None:
+    for span in [".", ",", "\"", "(", "\u201d", ". ,"]:
+        start, end = trim_span(span, 0, len(span))
+        assert 0 <= start <= end <= len(span)
