@@ -186,9 +186,13 @@ def reader_stage(args: argparse.Namespace) -> dict:
         return np.asarray(probs), np.stack(feats), np.asarray(f1s)
 
     best = None
-    by_pool: dict[bool, tuple[float, float]] = {}
-    for temperature, weight, pool in itertools.product((0.5, 1.0, 2.0, 4.0), (0.0, 1.0, 2.0, 4.0, 8.0), (False, True)):
-        settings = ReaderSettings(args.reader_passages, temperature, weight, pool_overlapping=pool)
+    by_pool: dict[tuple[bool, float], tuple[float, float]] = {}
+    grid = [(t, w, pool, typed) for t, w, pool in itertools.product((0.5, 1.0, 2.0, 4.0), (0.0, 1.0, 2.0, 4.0, 8.0),
+                                                                   (False, True))
+            for typed in ((1.0, 0.5, 0.25, 0.1) if pool else (1.0,))]
+    for temperature, weight, pool, typed in grid:
+        settings = ReaderSettings(args.reader_passages, temperature, weight, pool_overlapping=pool,
+                                  untyped_reading_weight=typed)
         probs, feats, f1s = score(settings)
         forced = float(f1s[answerable].mean())
         # prefer the setting whose pooled probability also separates answerable from unanswerable
@@ -196,14 +200,16 @@ def reader_stage(args: argparse.Namespace) -> dict:
         ranked = answerable[order].astype(float)
         auc_like = float(np.mean(np.cumsum(ranked) / np.arange(1, len(ranked) + 1)))
         key = forced + 0.25 * auc_like
-        by_pool[pool] = max(by_pool.get(pool, (0.0, 0.0)), (forced, auc_like))
+        by_pool[pool, typed] = max(by_pool.get((pool, typed), (0.0, 0.0)), (forced, auc_like))
         if best is None or key > best[0]:
             best = (key, settings, feats, f1s, forced, auc_like)
     _key, settings, feats, f1s, forced, auc_like = best
-    for pool, (f, a) in by_pool.items():
-        print(f"  pool overlapping spans {pool}: best forced F1 {100 * f:.1f} (precision-at-rank {a:.3f})")
+    for (pool, typed), (f, a) in by_pool.items():
+        print(f"  pool overlapping spans {pool}, untyped reading weight {typed}: best forced F1 {100 * f:.2f} "
+              f"(precision-at-rank {a:.3f})")
     print(f"  temperature {settings.temperature}, retrieval weight {settings.retrieval_weight}, "
-          f"pool overlapping spans {settings.pool_overlapping}: "
+          f"pool overlapping spans {settings.pool_overlapping}, "
+          f"untyped reading weight {settings.untyped_reading_weight}: "
           f"forced F1 {100 * forced:.1f}, answerable precision-at-rank {auc_like:.3f}")
     correct = (f1s >= 0.5).astype(np.float64)
     for k in range(1, feats.shape[1] + 1):  # information: what each added feature is worth
@@ -216,7 +222,7 @@ def reader_stage(args: argparse.Namespace) -> dict:
     gate = offtopic_gate(engine, questions, args)
     fitted = ReaderSettings(args.reader_passages, settings.temperature, settings.retrieval_weight,
                             (*(float(c) for c in cw), float(cb)), op["threshold"], settings.pool_overlapping,
-                            gate["min_question_cosine"])
+                            settings.untyped_reading_weight, gate["min_question_cosine"])
     return {"settings": fitted,
             "meta": {"questions": len(questions), "forced_f1": round(100 * forced, 2), **op, "offtopic_gate": gate}}
 

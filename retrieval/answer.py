@@ -471,6 +471,9 @@ class ReaderSettings:
     threshold: float = 0.5
     # Overlapping spans in one document are one mention read with different boundaries: pool them (fitted choice)
     pool_overlapping: bool = False
+    # A pooled mention is named by its most probable reading, each reading's probability first multiplied by this
+    # unless it is exactly an entity of the kind the question asks for ("where" -> a place): 1.0 = type-blind
+    untyped_reading_weight: float = 1.0
     # Off-topic gate: abstain when no retrieved passage is this similar to the question (dense cosine). SQuAD-style
     # calibration data has only on-topic questions, so the confidence curve cannot learn "the corpus is about
     # something else"; the gate is the 1st percentile of answerable calibration questions' best cosine.
@@ -479,13 +482,15 @@ class ReaderSettings:
     def __post_init__(self) -> None:
         if len(self.confidence_coef) != len(READER_CONFIDENCE_FEATURES) + 1:
             raise ValueError(f"reader confidence needs {len(READER_CONFIDENCE_FEATURES) + 1} coefficients")
+        if not 0.0 < self.untyped_reading_weight <= 1.0:
+            raise ValueError("untyped_reading_weight must be in (0, 1]")
 
     def to_json(self) -> dict[str, Any]:
         return {
             "passages": self.passages, "temperature": self.temperature, "retrieval_weight": self.retrieval_weight,
             "confidence_features": list(READER_CONFIDENCE_FEATURES), "confidence": list(self.confidence_coef),
             "threshold": self.threshold, "min_question_cosine": self.min_question_cosine,
-            "pool_overlapping": self.pool_overlapping,
+            "pool_overlapping": self.pool_overlapping, "untyped_reading_weight": self.untyped_reading_weight,
         }
 
     @classmethod
@@ -498,6 +503,7 @@ class ReaderSettings:
             confidence_coef=tuple(float(c) for c in obj["confidence"]),
             threshold=float(obj["threshold"]), min_question_cosine=float(obj.get("min_question_cosine", 0.0)),
             pool_overlapping=bool(obj.get("pool_overlapping", False)),
+            untyped_reading_weight=float(obj.get("untyped_reading_weight", 1.0)),
         )
 
     def value_confidence(self, value: ScoredValue, best_cosine: float) -> float:
@@ -530,6 +536,7 @@ class ReaderRow:
     rank: int
     coverage: float
     evidence: ReaderEvidence | None = None
+    typed: bool = False  # exactly an index-time entity of the kind the question asks for
 
 
 def _missing(tokens: set[str], keywords: Sequence[str], idf: dict[str, float]) -> float:
@@ -546,6 +553,7 @@ def reader_rows(
 ) -> list[ReaderRow]:
     """Place reader spans (offsets within ``hits[i].passage.text``) in their documents and sentences."""
     keywords = tuple(dict.fromkeys(tokenize(question, tokenizer)))
+    expected = analyze_question(question, tokenizer).expected - {"CLAUSE"}
     rows: list[ReaderRow] = []
     seen: set[tuple[str, int, int]] = set()
     for span in spans:
@@ -568,27 +576,35 @@ def reader_rows(
             doc_id=p.doc_id, title=hit.title, start=start, end=end, text=span.text, passage_id=p.passage_id,
             sentence=sentence, sentence_start=s0, sentence_end=s1,
         )
-        rows.append(ReaderRow(span.text, citation, span.score, span.null_score, hit.rank, cov, evidence))
+        typed = any(c.start == start and c.end == end and c.kind in expected for c in p.candidates)
+        rows.append(ReaderRow(span.text, citation, span.score, span.null_score, hit.rank, cov, evidence, typed))
     return rows
 
 
-def _pool_overlapping(rows: Sequence[ReaderRow], probs: list[float]) -> tuple[list[ReaderRow], list[float]]:
+def _pool_overlapping(
+    rows: Sequence[ReaderRow], probs: list[float], untyped_weight: float = 1.0
+) -> tuple[list[ReaderRow], list[float]]:
     """Spans that overlap in the same document are one mention read with different boundaries ("2,000",
-    "about 2,000 peacekeepers"): each keeps the text of its most probable reading and the sum of their
-    probabilities."""
+    "about 2,000 peacekeepers"): each group keeps the sum of their probabilities and the text of its most probable
+    reading, where a reading that is not an entity of the asked-for kind counts ``untyped_weight`` times its
+    probability ("Yevlakh" over "Thursday in the city of Yevlakh" for a "where" question)."""
     order = sorted(range(len(rows)), key=lambda i: -probs[i])
     heads: list[int] = []
-    mass: dict[int, float] = {}
+    members: dict[int, list[int]] = {}
     for i in order:
         c = rows[i].citation
         head = next((h for h in heads if rows[h].citation.doc_id == c.doc_id
                      and rows[h].citation.start < c.end and c.start < rows[h].citation.end), None)
         if head is None:
             heads.append(i)
-            mass[i] = probs[i]
+            members[i] = [i]
         else:
-            mass[head] += probs[i]
-    return [rows[h] for h in heads], [mass[h] for h in heads]
+            members[head].append(i)
+
+    def named_by(group: list[int]) -> int:
+        return max(group, key=lambda i: (probs[i] * (1.0 if rows[i].typed else untyped_weight), -group.index(i)))
+
+    return [rows[named_by(members[h])] for h in heads], [sum(probs[i] for i in members[h]) for h in heads]
 
 
 def select_reader_answer(rows: Sequence[ReaderRow], settings: ReaderSettings) -> list[ScoredValue]:
@@ -604,7 +620,7 @@ def select_reader_answer(rows: Sequence[ReaderRow], settings: ReaderSettings) ->
     probs = weights / (weights.sum() + math.exp(null - top))
     probs_list = probs.tolist()
     if settings.pool_overlapping:
-        rows, probs_list = _pool_overlapping(rows, probs_list)
+        rows, probs_list = _pool_overlapping(rows, probs_list, settings.untyped_reading_weight)
     values: dict[str, ScoredValue] = {}
     for row, prob in zip(rows, probs_list):
         key = normalize_value(row.text)

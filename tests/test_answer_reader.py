@@ -76,7 +76,7 @@ def test_reader_settings_validate_and_round_trip() -> None:
     with pytest.raises(ValueError, match="coefficients"):
         ReaderSettings(confidence_coef=(1.0, 0.0, 0.0))
     settings = ReaderSettings(6, 2.0, 2.0, (0.5, 1.0, 0.3, -1.0, -0.5, 4.0, -2.0), 0.3, pool_overlapping=True,
-                              min_question_cosine=0.31)
+                              untyped_reading_weight=0.5, min_question_cosine=0.31)
     again = ReaderSettings.from_json(json.loads(json.dumps(settings.to_json())))
     assert again == settings
     stale = dict(settings.to_json(), confidence_features=["logit_prob", "sentence_coverage"])
@@ -124,3 +124,30 @@ def test_overlapping_readings_of_one_mention_pool_into_its_most_probable_text() 
     assert [v.text for v in pooled] == ["2,000", "Thousands"]
     assert pooled[0].prob == pytest.approx(sum(v.prob for v in plain if v.text != "Thousands"))
     assert len(pooled[0].mentions) == 1  # one mention, cited once
+
+
+def test_a_pooled_mention_can_be_named_by_its_reading_of_the_asked_for_kind() -> None:
+    from retrieval.types import Candidate
+
+    text = "Talks were held on Thursday in the city of Yevlakh."
+    t0 = text.index("Thursday")
+    y0 = text.index("Yevlakh")
+    passage = Passage(0, "a", 100, 100 + len(text), text, sentences=((100, 100 + len(text)),),
+                      candidates=(Candidate(100 + t0, 100 + t0 + 8, "DATE"), Candidate(100 + y0, 100 + y0 + 7, "GPE")))
+    hits = [Hit(passage, 1.0, 1, dense_score=0.5, title="a")]
+    spans = [
+        ReaderSpan(0, t0, y0 + 7, "Thursday in the city of Yevlakh", score=9.0, null_score=0.0),
+        ReaderSpan(0, y0, y0 + 7, "Yevlakh", score=8.5, null_score=0.0),
+    ]
+    rows = reader_rows("Where were talks held?", hits, spans, IDF)
+    assert [r.typed for r in rows] == [False, True]  # only "Yevlakh" is exactly a place entity
+    blind = select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0, pool_overlapping=True))
+    typed = select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0, pool_overlapping=True,
+                                                      untyped_reading_weight=0.5))
+    assert blind[0].text == "Thursday in the city of Yevlakh"
+    assert typed[0].text == "Yevlakh" and typed[0].prob == pytest.approx(blind[0].prob)  # same mass, other name
+    assert typed[0].mentions[0].citation.start == 100 + y0
+    when = reader_rows("When were talks held?", hits, spans, IDF)
+    assert not any(r.typed for r in when)  # neither reading is exactly a date
+    with pytest.raises(ValueError, match="untyped_reading_weight"):
+        ReaderSettings(untyped_reading_weight=0.0)
