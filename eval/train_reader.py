@@ -58,6 +58,12 @@ _QUESTION_WORDS = {"What", "Which", "Who", "Whom", "Whose", "When", "Where", "Wh
                    "Before", "During", "Along", "According", "Besides", "Other", "As", "If", "Since"}
 
 
+def _clean_name(text: str) -> str:
+    """A captured name without a trailing full stop or possessive ("Moscow's" -> "Moscow")."""
+    text = text.rstrip(".")
+    return text[:-2] if text.endswith("'s") else text
+
+
 def question_entities(question: str) -> list[tuple[int, int, str]]:
     """Names (capitalised runs, not the question's opening word) and numbers in a question, with offsets."""
     found = []
@@ -69,8 +75,7 @@ def question_entities(question: str) -> list[tuple[int, int, str]]:
             if not rest:
                 continue
             start, text = m.end() - len(rest), rest
-        text = text.rstrip(".")
-        text = text[:-2] if text.endswith("'s") else text
+        text = _clean_name(text)
         if text:
             found.append((start, start + len(text), text))
     found.extend((m.start(), m.end(), m.group(0)) for m in _NUMBER.finditer(question))
@@ -140,8 +145,7 @@ def context_entity_swap(question: str, context: str, answer: str, rng: random.Ra
     low_answer, low_question = answer.lower(), question.lower()
     options = set()
     for m in _NAME.finditer(context):
-        name = m.group(0).rstrip(".")
-        name = name[:-2] if name.endswith("'s") else name
+        name = _clean_name(m.group(0))
         before = context[: m.start()].rstrip()
         if not before or before[-1] in ".!?\"" or name.split()[0] in _QUESTION_WORDS:
             continue  # sentence-initial capitals are not names
@@ -151,6 +155,18 @@ def context_entity_swap(question: str, context: str, answer: str, rng: random.Ra
     if not options:
         return None
     return question[:start] + rng.choice(sorted(options)) + question[end:]
+
+
+def _negatives(pos: list[dict], fraction: float, make, rng: random.Random) -> list[dict]:
+    """For ``fraction`` of the answerable records, ``make(record)`` (a "no answer" record, or None to skip). No
+    random draws when ``fraction`` is 0, so runs without a kind reproduce the data of the stages before it."""
+    out = []
+    for ex in pos if fraction else []:
+        if rng.random() < fraction:
+            made = make(ex)
+            if made is not None:
+                out.append(made)
+    return out
 
 
 def load_examples(
@@ -180,36 +196,27 @@ def load_examples(
     ]
     rng.shuffle(pos)
     pos = pos[skip : skip + n_questions]
-    hard = []
-    for ex in pos:
-        if rng.random() >= distractors:
-            continue
+
+    def unanswerable(question: str | None, context: str | None) -> dict | None:
+        return None if question is None or context is None else {"q": question, "c": context, "s": -1, "a": None}
+
+    def distractor(ex: dict) -> dict | None:
         paragraphs = train["data"][ex["art"]]["paragraphs"]
         others = [k for k in range(len(paragraphs)) if k != ex["par"]]
         if not others:
-            continue
+            return None
         context = paragraphs[rng.choice(others)]["context"]
-        if ex["a"].lower() not in context.lower():
-            hard.append({"q": ex["q"], "c": context, "s": -1, "a": None})
+        return unanswerable(ex["q"], None if ex["a"].lower() in context.lower() else context)
+
+    hard = _negatives(pos, distractors, distractor, rng)
     names = sorted({e[2] for ex in pos for e in question_entities(ex["q"]) if not e[2][0].isdigit()})
-    swapped = []
-    for ex in pos:
-        if rng.random() < swaps:
-            q = entity_swap(ex["q"], ex["c"], names, rng)
-            if q is not None:
-                swapped.append({"q": q, "c": ex["c"], "s": -1, "a": None})
-    deleted = []
-    for ex in pos if deletions else []:  # no draws when off, so earlier stages' runs stay reproducible
-        if rng.random() < deletions:
-            c = delete_answer_sentence(ex["c"], ex["s"], ex["a"])
-            if c is not None:
-                deleted.append({"q": ex["q"], "c": c, "s": -1, "a": None})
-    in_context = []
-    for ex in pos if context_swaps else []:
-        if rng.random() < context_swaps:
-            q = context_entity_swap(ex["q"], ex["c"], ex["a"], rng)
-            if q is not None:
-                in_context.append({"q": q, "c": ex["c"], "s": -1, "a": None})
+    swapped = _negatives(pos, swaps, lambda ex: unanswerable(entity_swap(ex["q"], ex["c"], names, rng), ex["c"]), rng)
+    deleted = _negatives(
+        pos, deletions, lambda ex: unanswerable(ex["q"], delete_answer_sentence(ex["c"], ex["s"], ex["a"])), rng
+    )
+    in_context = _negatives(
+        pos, context_swaps, lambda ex: unanswerable(context_entity_swap(ex["q"], ex["c"], ex["a"], rng), ex["c"]), rng
+    )
     v2 = json.loads((bench / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))
     neg = [
         {"q": qa["question"], "c": p["context"], "s": -1, "a": None}

@@ -552,8 +552,8 @@ def reader_rows(
     tokenizer: TokenizerConfig | None = None,
 ) -> list[ReaderRow]:
     """Place reader spans (offsets within ``hits[i].passage.text``) in their documents and sentences."""
-    keywords = tuple(dict.fromkeys(tokenize(question, tokenizer)))
-    expected = analyze_question(question, tokenizer).expected - {"CLAUSE"}
+    analysis = analyze_question(question, tokenizer)
+    keywords, expected = analysis.keywords, analysis.expected - {"CLAUSE"}
     rows: list[ReaderRow] = []
     seen: set[tuple[str, int, int]] = set()
     for span in spans:
@@ -601,8 +601,8 @@ def _pool_overlapping(
         else:
             members[head].append(i)
 
-    def named_by(group: list[int]) -> int:
-        return max(group, key=lambda i: (probs[i] * (1.0 if rows[i].typed else untyped_weight), -group.index(i)))
+    def named_by(group: list[int]) -> int:  # ties go to the first, i.e. the more probable, reading
+        return max(group, key=lambda i: probs[i] * (1.0 if rows[i].typed else untyped_weight))
 
     return [rows[named_by(members[h])] for h in heads], [sum(probs[i] for i in members[h]) for h in heads]
 

@@ -39,11 +39,10 @@ def cold_and_warm(
     index: Path, corpus: Path, question: str = "where were talks held?", runs: int = 7, warm_runs: int = 200
 ) -> dict[str, Any]:
     """Median wall time of ``runs`` cold ``ask`` processes and of cold reference encodes; warm p50/p90."""
-    from retrieval.engine import Engine
-
     import compileall
 
     import retrieval
+    from retrieval.engine import Engine
 
     # Python caches bytecode after a module's first import; where PYTHONDONTWRITEBYTECODE is set (as in some CI
     # images) it would recompile the package on every run, which no installed tool pays. Cache it once.
