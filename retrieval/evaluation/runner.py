@@ -40,6 +40,7 @@ __all__ = [
     "METHODS",
     "RetrievalRun",
     "build_config_for",
+    "dataset_cache_key",
     "default_cache_root",
     "evaluate_answers",
     "evaluate_retrieval",
@@ -64,6 +65,17 @@ def build_config_for(kind: str) -> BuildConfig:
     return BuildConfig()
 
 
+def dataset_cache_key(dataset: EvalDataset, source: Path, config: BuildConfig) -> str:
+    """What a cached dataset index depends on: the source file, the build settings and which of the file's
+    documents it holds (two subsets of one file must not share an index, whatever they are named)."""
+    if dataset.documents is None:
+        raise ValueError("this dataset carries no documents; pass a corpus folder")
+    doc_ids = hashlib.sha256("\n".join(d.doc_id for d in dataset.documents).encode()).hexdigest()
+    return hashlib.sha256(
+        (dataset_fingerprint(source) + json.dumps(config.to_json(), sort_keys=True) + doc_ids).encode()
+    ).hexdigest()[:16]
+
+
 def index_for_dataset(
     dataset: EvalDataset, source: Path, cache_root: Path | None = None, progress: Progress | None = None,
     config: BuildConfig | None = None,
@@ -72,10 +84,7 @@ def index_for_dataset(
     if dataset.documents is None:
         raise ValueError("this dataset carries no documents; pass a corpus folder")
     config = config or build_config_for(dataset.kind)
-    key = hashlib.sha256(
-        (dataset_fingerprint(source) + json.dumps(config.to_json(), sort_keys=True)).encode()
-    ).hexdigest()[:16]
-    root = (cache_root or default_cache_root()) / f"{dataset.name}-{key}"
+    root = (cache_root or default_cache_root()) / f"{dataset.name}-{dataset_cache_key(dataset, source, config)}"
     index_dir = root / "index"
     if (index_dir / "manifest.json").exists():
         return Engine.open(index_dir)
