@@ -171,7 +171,7 @@ def _negatives(pos: list[dict], fraction: float, make, rng: random.Random) -> li
 
 def load_examples(
     bench: Path, n_questions: int, distractors: float = 0.0, v2_repeats: int = 1, skip: int = 0, swaps: float = 0.0,
-    deletions: float = 0.0, context_swaps: float = 0.0,
+    deletions: float = 0.0, context_swaps: float = 0.0, v2_parts: tuple[str, ...] = ("reader",),
 ) -> list[dict]:
     """(question, context, answer_start, answer_text | None) records.
 
@@ -220,14 +220,14 @@ def load_examples(
     v2 = json.loads((bench / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))
     neg = [
         {"q": qa["question"], "c": p["context"], "s": -1, "a": None}
-        for art in v2["data"] if reader_split(art["title"]) == "reader"
+        for art in v2["data"] if reader_split(art["title"]) in v2_parts
         for p in art["paragraphs"] for qa in p["qas"] if not qa["answers"]
     ]
     examples = pos + hard + swapped + deleted + in_context + neg * max(1, v2_repeats)
     rng.shuffle(examples)
     print(f"examples: {len(pos)} answerable (SQuAD v1.1 train), {len(hard)} same-article distractor paragraphs, "
           f"{len(swapped)} entity-swapped questions, {len(deleted)} answer sentences deleted, "
-          f"{len(in_context)} in-context entity swaps, {len(neg)} x{max(1, v2_repeats)} unanswerable (v2.0 'reader' articles)")
+          f"{len(in_context)} in-context entity swaps, {len(neg)} x{max(1, v2_repeats)} unanswerable (v2.0 articles: {', '.join(v2_parts)})")
     return examples
 
 
@@ -340,6 +340,9 @@ def main() -> None:
     ap.add_argument("--distractors", type=float, default=0.0,
                     help="fraction of questions also paired with a same-article paragraph as a no-answer example")
     ap.add_argument("--v2-repeats", type=int, default=1, help="times each v2.0 unanswerable question is seen")
+    ap.add_argument("--v2-parts", default="reader",
+                    help="comma-separated visible-v2.0 article parts whose unanswerable questions are trained on "
+                         "(retrieval.evaluation.datasets.article_part; never 'calibration' or 'heldout')")
     ap.add_argument("--skip-questions", type=int, default=0,
                     help="start after this many questions of the fixed order (a second stage takes fresh ones)")
     ap.add_argument("--swaps", type=float, default=0.0,
@@ -360,6 +363,9 @@ def main() -> None:
 
     from retrieval.encoders import bundled_model_dir
 
+    v2_parts = tuple(p.strip() for p in args.v2_parts.split(",") if p.strip())
+    if not v2_parts or set(v2_parts) - {"reader", "reader-b"}:
+        raise SystemExit("--v2-parts takes 'reader' and/or 'reader-b': the other parts are never trained on")
     torch.manual_seed(SEED)
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -372,7 +378,7 @@ def main() -> None:
         model.load_state_dict(load_file(str(args.init)))
     examples = load_examples(
         args.bench_data, args.questions, args.distractors, args.v2_repeats, args.skip_questions, args.swaps,
-        args.deletions, args.context_swaps,
+        args.deletions, args.context_swaps, v2_parts,
     )
     feats = featurize(tokenizer, examples)
     rng = random.Random(SEED)

@@ -362,11 +362,15 @@ def article_half(title: str) -> str:
 
 
 def article_part(title: str) -> str:
-    """Three-way split of SQuAD articles: 'heldout' (reporting only), 'reader' (the reader's no-answer training
-    examples) and 'calibration' (answerer weights, confidence curve and threshold)."""
+    """Split of SQuAD articles: 'heldout' (reporting only); 'reader' and 'reader-b' (the reader's real "no answer"
+    training questions: stages 1-3 used 'reader' alone, two articles with 374 such questions; stage 5 adds
+    'reader-b', half of the former calibration articles); 'calibration' (answerer weights, confidence curve and
+    threshold). Only unanswerable questions are ever trained on."""
     if article_half(title) == "heldout":
         return "heldout"
-    return "reader" if int(hashlib.sha256(("reader:" + title).encode()).hexdigest(), 16) % 2 == 0 else "calibration"
+    if int(hashlib.sha256(("reader:" + title).encode()).hexdigest(), 16) % 2 == 0:
+        return "reader"
+    return "reader-b" if int(hashlib.sha256(("fold:" + title).encode()).hexdigest(), 16) % 2 == 1 else "calibration"
 
 
 def subset_by_articles(dataset: EvalDataset, keep: Callable[[str], bool], name: str) -> EvalDataset:

@@ -73,3 +73,18 @@ def test_context_entity_swap_uses_another_name_from_the_same_paragraph(train_rea
     # one-word names only (the swapped name had one word), never the answer, never sentence-initial words
     assert seen <= {"Who is the president of Armenia?", "Who is the president of Moscow?"}
     assert train_reader.context_entity_swap("who spoke?", context, "Ilham Aliyev", random.Random(0)) is None
+
+
+def test_real_no_answer_questions_come_only_from_the_chosen_article_parts(train_reader, bench_data: Path) -> None:
+    import json
+
+    from retrieval.evaluation.datasets import article_part
+
+    v2 = json.loads((bench_data / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))
+    unanswerable = [(qa["question"], article_part(art["title"])) for art in v2["data"] for p in art["paragraphs"]
+                    for qa in p["qas"] if not qa["answers"]]
+    for parts in (("reader",), ("reader", "reader-b")):
+        examples = train_reader.load_examples(bench_data, 5, v2_parts=parts)
+        real = sorted(e["q"] for e in examples if e["a"] is None)  # no synthetic kind is on: all are v2.0's own
+        assert real == sorted(q for q, part in unanswerable if part in parts)
+    assert {part for _q, part in unanswerable} == {"reader", "reader-b", "calibration", "heldout"}
