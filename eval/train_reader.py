@@ -2,8 +2,9 @@
 
 Start/end logits over [CLS] question [SEP] passage [SEP]; long passages in strided windows (256 tokens, stride
 128); the [CLS] position is the "no answer" target. Data: SQuAD v1.1 TRAIN (``--questions`` drawn with a fixed
-seed) plus the unanswerable questions of the 'reader' quarter of the visible SQuAD v2.0 articles (see
-``reader_split``); the calibration and held-out articles are never trained on. Batches hold windows of similar
+seed) plus the unanswerable questions of the 'reader' articles of visible SQuAD v2.0 (``--v2-parts``, see
+``reader_split``; stage 5 adds 'reader-b'); the calibration and held-out articles are never trained on, nor is
+any answerable v2.0 question. Batches hold windows of similar
 length. Logs settings and the loss curve as JSONL, saves checkpoints as safetensors (no pickle), then exports
 ONNX (fp32 and int8 dynamic per-channel quantisation) and reports F1 of both on a held-out slice of visible dev.
 
@@ -15,6 +16,8 @@ entity-swapped "no answer" questions (``--swaps``) at a lower learning rate:
     python eval/train_reader.py --init .cache/reader-v2/checkpoint.safetensors --skip-questions 56000 \\
         --questions 14000 --distractors 0.15 --swaps 0.4 --v2-repeats 3 --lr 3e-5 --precision bf16 \\
         --out .cache/reader-v3
+
+Stages 3 and 5 (the shipped reader) are in the README, "Training the reader".
 
 ``kill -USR1 <pid>`` stops early (checkpoint, export, evaluation still run).
 """
