@@ -359,6 +359,9 @@ def main() -> None:
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                     help="bf16 autocast (fp32 master weights): about 1.9x faster on CPUs with AVX512-BF16")
     args = ap.parse_args()
+    v2_parts = tuple(p.strip() for p in args.v2_parts.split(",") if p.strip())
+    if not v2_parts or set(v2_parts) - {"reader", "reader-b"}:
+        raise SystemExit("--v2-parts takes 'reader' and/or 'reader-b': the other parts are never trained on")
 
     import torch
     from safetensors.torch import save_file
@@ -366,9 +369,6 @@ def main() -> None:
 
     from retrieval.encoders import bundled_model_dir
 
-    v2_parts = tuple(p.strip() for p in args.v2_parts.split(",") if p.strip())
-    if not v2_parts or set(v2_parts) - {"reader", "reader-b"}:
-        raise SystemExit("--v2-parts takes 'reader' and/or 'reader-b': the other parts are never trained on")
     torch.manual_seed(SEED)
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -88,3 +88,10 @@ def test_real_no_answer_questions_come_only_from_the_chosen_article_parts(train_
         real = sorted(e["q"] for e in examples if e["a"] is None)  # no synthetic kind is on: all are v2.0's own
         assert real == sorted(q for q, part in unanswerable if part in parts)
     assert {part for _q, part in unanswerable} == {"reader", "reader-b", "calibration", "heldout"}
+
+
+@pytest.mark.parametrize("parts", ["calibration", "reader,heldout", ""])
+def test_training_refuses_the_article_parts_kept_for_fitting_and_reporting(train_reader, monkeypatch, parts) -> None:
+    monkeypatch.setattr("sys.argv", ["train_reader.py", "--v2-parts", parts])
+    with pytest.raises(SystemExit, match="never trained on"):
+        train_reader.main()
