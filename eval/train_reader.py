@@ -222,7 +222,7 @@ def load_examples(
     )
     v2 = json.loads((bench / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))
     neg = [
-        {"q": qa["question"], "c": p["context"], "s": -1, "a": None}
+        unanswerable(qa["question"], p["context"])
         for art in v2["data"] if reader_split(art["title"]) in v2_parts
         for p in art["paragraphs"] for qa in p["qas"] if not qa["answers"]
     ]
@@ -359,9 +359,11 @@ def main() -> None:
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                     help="bf16 autocast (fp32 master weights): about 1.9x faster on CPUs with AVX512-BF16")
     args = ap.parse_args()
+    from retrieval.evaluation.datasets import READER_PARTS
+
     v2_parts = tuple(p.strip() for p in args.v2_parts.split(",") if p.strip())
-    if not v2_parts or set(v2_parts) - {"reader", "reader-b"}:
-        raise SystemExit("--v2-parts takes 'reader' and/or 'reader-b': the other parts are never trained on")
+    if not v2_parts or set(v2_parts) - set(READER_PARTS):
+        raise SystemExit(f"--v2-parts takes {' and/or '.join(READER_PARTS)}: the other parts are never trained on")
 
     import torch
     from safetensors.torch import save_file

@@ -522,10 +522,11 @@ class Engine:
             return Answer(question, None, 0.0, hits=list(hits), question_type=analysis.qtype,
                           abstain_reason="no_candidate")
         best = alternatives[0]
-        if best.score < calib.threshold or best_cosine < min_cosine:
+        off_topic = best_cosine < min_cosine
+        if off_topic or best.score < calib.threshold:
             return Answer(
                 question, None, best.score, alternatives=alternatives, hits=list(hits), question_type=analysis.qtype,
-                abstain_reason="off_topic" if best_cosine < min_cosine else "low_confidence",
+                abstain_reason="off_topic" if off_topic else "low_confidence",
             )
         citations = _one_per_sentence(best.citations + self.supporting_citations(question, best, query_vector))
         return Answer(

@@ -22,6 +22,7 @@ __all__ = [
     "EvalDataset",
     "detect_format",
     "load_dataset",
+    "READER_PARTS",
     "article_half",
     "article_part",
     "dataset_fingerprint",
@@ -356,9 +357,18 @@ def _hash_file(h: Any, path: Path) -> None:
             h.update(chunk)
 
 
+# the article parts whose unanswerable questions the reader may be trained on (see ``article_part``)
+READER_PARTS = ("reader", "reader-b")
+
+
+def _title_bit(text: str) -> int:
+    """A fixed pseudo-random bit of ``text`` (the lowest bit of its SHA-256)."""
+    return int(hashlib.sha256(text.encode("utf-8")).hexdigest(), 16) % 2
+
+
 def article_half(title: str) -> str:
     """Deterministic split of SQuAD articles: 'calibration' (fitting thresholds) or 'heldout' (reporting)."""
-    return "calibration" if int(hashlib.sha256(title.encode("utf-8")).hexdigest(), 16) % 2 == 0 else "heldout"
+    return "calibration" if _title_bit(title) == 0 else "heldout"
 
 
 def article_part(title: str) -> str:
@@ -368,9 +378,9 @@ def article_part(title: str) -> str:
     threshold). Only unanswerable questions are ever trained on."""
     if article_half(title) == "heldout":
         return "heldout"
-    if int(hashlib.sha256(("reader:" + title).encode()).hexdigest(), 16) % 2 == 0:
+    if _title_bit("reader:" + title) == 0:
         return "reader"
-    return "reader-b" if int(hashlib.sha256(("fold:" + title).encode()).hexdigest(), 16) % 2 == 1 else "calibration"
+    return "reader-b" if _title_bit("fold:" + title) == 1 else "calibration"
 
 
 def subset_by_articles(dataset: EvalDataset, keep: Callable[[str], bool], name: str) -> EvalDataset:

@@ -80,9 +80,7 @@ def index_for_dataset(
     dataset: EvalDataset, source: Path, cache_root: Path | None = None, progress: Progress | None = None,
     config: BuildConfig | None = None,
 ) -> Engine:
-    """An index over the dataset's documents, built once per (data hash, build settings) and cached."""
-    if dataset.documents is None:
-        raise ValueError("this dataset carries no documents; pass a corpus folder")
+    """An index over the dataset's documents, built once per ``dataset_cache_key`` and cached."""
     config = config or build_config_for(dataset.kind)
     root = (cache_root or default_cache_root()) / f"{dataset.name}-{dataset_cache_key(dataset, source, config)}"
     index_dir = root / "index"
