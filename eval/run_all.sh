@@ -14,6 +14,7 @@ run squad11-heur ask-engine eval $BENCH/squad/dev-v1.1.visible.json --answers bo
 run squad20      ask-engine eval $BENCH/squad/dev-v2.0.visible.json --answers open --out $OUT/squad20.json --png $OUT/squad20.png
 run squad20-held ask-engine eval $BENCH/squad/dev-v2.0.visible.json --articles heldout --answers both --out $OUT/squad20-heldout.json --png $OUT/squad20-heldout.png
 run squad20-held-heur ask-engine eval $BENCH/squad/dev-v2.0.visible.json --articles heldout --answers both --answerer heuristic --out $OUT/squad20-heldout-heuristic.json
+run conflicts    python eval/conflict_probe.py --bench-data $BENCH --out $OUT/conflicts.json
 run scifact      ask-engine eval $BENCH/scifact --split train --out $OUT/scifact.json --png $OUT/scifact.png
 run bench-bm25   ask-engine bench-bm25
 run bench-query  ask-engine bench-query

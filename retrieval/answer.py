@@ -37,6 +37,7 @@ __all__ = [
     "analyze_question",
     "best_dense_cosine",
     "candidate_features",
+    "claimed_values",
     "confidence_features",
     "normalize_value",
     "reader_rows",
@@ -579,6 +580,24 @@ def reader_rows(
         typed = any(c.start == start and c.end == end and c.kind in expected for c in p.candidates)
         rows.append(ReaderRow(span.text, citation, span.score, span.null_score, hit.rank, cov, evidence, typed))
     return rows
+
+
+def claimed_values(values: Sequence[ScoredValue], hits: Sequence[Hit], spans: Sequence[Any]) -> set[str]:
+    """The keys of ``values`` that some passage gives as its own answer: a mention overlaps the best span the reader
+    found in that passage, and the reader prefers that span to "no answer" there. Only these count as another
+    source's answer when sources disagree; a figure its passage does not offer as the answer is another fact."""
+    leads: dict[int, Any] = {}
+    for s in sorted(spans, key=lambda s: -s.score):
+        leads.setdefault(s.context_index, s)
+    claims = [
+        (hits[i].passage.doc_id, hits[i].passage.start + s.start, hits[i].passage.start + s.end)
+        for i, s in leads.items() if s.score > s.null_score
+    ]
+    return {
+        v.key for v in values
+        if any(m.citation.doc_id == d and m.citation.start < e and a < m.citation.end
+               for m in v.mentions for d, a, e in claims)
+    }
 
 
 def _pool_overlapping(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from retrieval.answer import (
     ScoredValue,
     best_dense_cosine,
     collect_candidates,
+    claimed_values,
     reader_rows,
     select_answer,
     select_reader_answer,
@@ -451,13 +452,16 @@ class Engine:
             self._reader = SpanReader(*paths)
         return self._reader
 
-    def _reader_values(self, question: str, hits: Sequence[Hit]) -> tuple[list[ScoredValue], Any]:
+    def _reader_values(self, question: str, hits: Sequence[Hit]) -> tuple[list[ScoredValue], Any, set[str]]:
+        """The reader's pooled values, its settings, and the values some passage gives as its own answer (its best
+        span, preferred to "no answer"): what conflict reporting may cite as another source's answer."""
         settings = self.answer_model.reader
         assert settings is not None
         read = list(hits[: settings.passages])
         spans = self.reader.read(question, [h.passage.text for h in read], top_n=20)
         values = select_reader_answer(reader_rows(question, read, spans, self.idf, self.tokenizer), settings)
-        return values, settings
+        asserted = claimed_values(values, read, spans)
+        return values, settings, asserted
 
     def _sentence_cosine(self, passage: Passage, sentence_start: int, query_vector: np.ndarray) -> float | None:
         if self.sentence_vectors is None:
@@ -505,7 +509,7 @@ class Engine:
 
         if self.reader is not None and hits:
             analysis = analyze_question(question, self.tokenizer)
-            values, calib = self._reader_values(question, hits)
+            values, calib, asserted = self._reader_values(question, hits)
             min_cosine = calib.min_question_cosine  # the reader's off-topic gate
         else:
             analysis, rows = collect_candidates(
@@ -513,6 +517,7 @@ class Engine:
             )
             values, calib = select_answer(rows, self.answer_model), self.answer_model
             min_cosine = 0.0
+            asserted: set[str] | None = None
         best_cosine = best_dense_cosine(hits, default=min_cosine)
         alternatives = [
             AnswerValue(v.text, v.key, calib.value_confidence(v, best_cosine), [m.citation for m in v.mentions])
@@ -532,7 +537,7 @@ class Engine:
         return Answer(
             question, best.text, best.score, citations=citations,
             alternatives=alternatives, hits=list(hits), question_type=analysis.qtype,
-            conflicts=conflicting_values(best, alternatives[1:], analysis.qtype),
+            conflicts=conflicting_values(best, alternatives[1:], analysis.qtype, asserted),
         )
 
 
@@ -548,20 +553,65 @@ def clean_text(text: str) -> str:
         return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def conflicting_values(best: AnswerValue, others: Sequence[AnswerValue], qtype: str) -> list[AnswerValue]:
+def conflicting_values(
+    best: AnswerValue, others: Sequence[AnswerValue], qtype: str, asserted: Collection[str] | None = None
+) -> list[AnswerValue]:
     """Other figures that other articles give for the same count or date question.
 
-    A value conflicts when the question asks for a number or a date, both values contain a number, it is at least
-    a fifth as likely as the answer, and at least one article states it without stating the answer.
+    A value conflicts when the question asks for a number or a date, both values contain a number and do not
+    agree (see ``values_agree``), it is at least a fifth as likely as the answer, and at least one article states
+    it without stating the answer. ``asserted`` (the trained reader's view): the normalised values that some passage
+    gives as its answer, i.e. the reader prefers the span to "no answer" in its window; when given, only those can
+    conflict. A figure its own article does not offer as the answer is another fact ("30,000 died in the 1990s
+    war" for a question about the 2020 war), not another source's answer.
     """
     if qtype not in ("count", "when") or not _NUMERIC_VALUE.search(best.text):
         return []
     best_docs = {c.doc_id for c in best.citations}
     out = []
     for v in others:
-        if v.score >= 0.2 * best.score and _NUMERIC_VALUE.search(v.text) and {c.doc_id for c in v.citations} - best_docs:
+        if asserted is not None and v.normalized not in asserted:
+            continue
+        if (v.score >= 0.2 * best.score and _NUMERIC_VALUE.search(v.text) and not values_agree(best.text, v.text)
+                and {c.doc_id for c in v.citations} - best_docs):
             out.append(AnswerValue(v.text, v.normalized, v.score, _one_per_sentence(v.citations)))
     return out
+
+
+_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+_DECADE = re.compile(r"\b(\d{3}0)s\b")
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_MEASURES = (  # first match wins: what kind of quantity a figure is
+    ("percent", re.compile(r"%|\bper ?cent")),
+    ("money", re.compile(r"[$\u00a3\u20ac\u00a5]|\b(?:dollars?|euros?|usd|eur)\b")),
+    ("clock", re.compile(r"\b\d{1,2}:\d{2}\b")),
+    ("date", re.compile(rf"\b(?:{_MONTHS})[a-z]*\.?\b|\b(?:1[0-9]|20)\d{{2}}s?\b(?![,.]?\d)")),
+    ("duration", re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies))\b")),
+    ("length", re.compile(r"\b(?:km|kilomet(?:er|re)s?|miles?|met(?:er|re)s?|ft|feet|yards?|inch(?:es)?|cm|mm)\b")),
+)
+
+
+def measure_kind(text: str) -> str:
+    """What a figure measures, from its unit or format: percent, money, clock, date, duration, length or count."""
+    t = text.lower()
+    return next((kind for kind, pattern in _MEASURES if pattern.search(t)), "count")
+
+
+def values_agree(a: str, b: str) -> bool:
+    """Two numeric answers do not disagree when they measure different things ("$40 million", "25 percent"),
+    when one's numbers are all among the other's ("3,100" and "3,100 civilians"; "2023" and "Sept 21, 2023": one
+    is more specific), or when one names a decade the other's year falls in ("the early 1990s" and "1991")."""
+    kinds = {measure_kind(a), measure_kind(b)}
+    if len(kinds) > 1 and not (kinds <= {"count", "money"} or kinds <= {"count", "percent"}):
+        return True  # a span may drop its unit ("20,000" for "$20,000"), so a bare count still compares
+    na, nb = ({n.replace(",", "") for n in _NUMBER.findall(t)} for t in (a, b))
+    if na and nb and (na <= nb or nb <= na):
+        return True
+    for x, y in ((a, nb), (b, na)):
+        for decade in _DECADE.findall(x):
+            if any(n.isdigit() and len(n) == 4 and n[:3] == decade[:3] for n in y):
+                return True
+    return False
 
 
 def _one_per_sentence(citations: Sequence[Any]) -> list[Any]:

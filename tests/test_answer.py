@@ -75,3 +75,31 @@ def test_conflicting_figures_are_reported_with_their_sources() -> None:
     found = conflicting_values(best, [other, same_doc, weak], "count")
     assert [v.text for v in found] == ["more than 10,000"]
     assert conflicting_values(best, [other], "who") == []
+    assert conflicting_values(best, [other], "count", asserted={"5000"}) == []  # no article gives 10,000 as its answer
+    assert [v.text for v in conflicting_values(best, [other], "count", asserted={"10000"})] == ["more than 10,000"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "agree"),
+    [("3,100", "3,100 civilians", True), ("2023", "Sept 21, 2023", True), ("1991", "the early 1990s", True),
+     ("$40 million", "25 percent", True), ("17", "1:55", True), ("20,000", "$20,000", True),
+     ("more than 10,000", "3,100 civilians", False), ("200", "2", False), ("1991", "1994", False),
+     ("$40 million", "$25 million", False), ("2,000", "2,500 troops", False), ("1980s", "1991", False)],
+)
+def test_values_agree_when_one_refines_the_other_or_they_measure_different_things(a: str, b: str, agree: bool) -> None:
+    from retrieval.engine import values_agree
+
+    assert values_agree(a, b) is agree
+    assert values_agree(b, a) is agree
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("25 percent", "percent"), ("12%", "percent"), ("$5 million", "money"), ("4:51", "clock"),
+     ("February 7, 2016", "date"), ("1994", "date"), ("the early 1990s", "date"), ("three days", "duration"),
+     ("15 kilometres", "length"), ("2,000", "count"), ("10,000 people", "count")],
+)
+def test_measure_kind(text: str, kind: str) -> None:
+    from retrieval.engine import measure_kind
+
+    assert measure_kind(text) == kind

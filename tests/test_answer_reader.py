@@ -7,6 +7,7 @@ import json
 import pytest
 
 from retrieval.answer import (
+    claimed_values,
     READER_CONFIDENCE_FEATURES,
     AnswerModel,
     ReaderEvidence,
@@ -151,3 +152,18 @@ def test_a_pooled_mention_can_be_named_by_its_reading_of_the_asked_for_kind() ->
     assert not any(r.typed for r in when)  # neither reading is exactly a date
     with pytest.raises(ValueError, match="untyped_reading_weight"):
         ReaderSettings(untyped_reading_weight=0.0)
+
+
+def test_only_a_passages_own_answer_counts_as_a_claim() -> None:
+    hits = [_hit(0, "a", "Officials said 2,000 people left and 50 stayed.", 1),
+            _hit(1, "b", "In 1990 the town had 9,000 people.", 2)]
+    spans = [
+        ReaderSpan(0, 15, 20, "2,000", score=10.0, null_score=2.0),  # passage a's best span: a claim
+        ReaderSpan(0, 37, 39, "50", score=6.0, null_score=2.0),  # beats "no answer" but is not a's answer
+        ReaderSpan(1, 21, 26, "9,000", score=5.0, null_score=7.0),  # b's best span, but "no answer" wins there
+    ]
+    rows = reader_rows("How many people left?", hits, spans, IDF)
+    values = select_reader_answer(rows, ReaderSettings(passages=2, temperature=1.0, retrieval_weight=0.0))
+    assert {v.key for v in values} == {"2000", "50", "9000"}
+    assert claimed_values(values, hits, spans) == {"2000"}
+    assert claimed_values([], hits, spans) == set()

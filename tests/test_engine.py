@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval.answer import normalize_value
 from retrieval.engine import Engine
 from retrieval.store import IndexCorrupt, IndexMissing
 
@@ -59,6 +60,19 @@ def test_peacekeepers_pooled_across_articles(seeds_engine: Engine) -> None:
     answer = seeds_engine.ask("how many peacekeepers?")
     assert answer.text is not None and answer.text.replace(",", "").endswith("2000")
     assert len({c.doc_id for c in answer.citations}) > 1
+
+
+def test_disagreeing_sources_are_reported_and_agreeing_figures_are_not(seeds_engine: Engine) -> None:
+    """The articles give different evacuation figures (10,000 from a separatist official, 3,100 from Russia's
+    defence ministry); "1991" and "the early 1990s" do not disagree."""
+    answer = seeds_engine.ask("How many people have been evacuated from Nagorno-Karabakh?")
+    assert answer.text is not None and answer.conflicts
+    answer_docs = {c.doc_id for c in answer.citations}
+    for value in answer.conflicts:
+        assert value.citations and {c.doc_id for c in value.citations} - answer_docs
+        assert value.normalized != normalize_value(answer.text)
+    collapse = seeds_engine.ask("What year did the Soviet Union collapse?")
+    assert collapse.text == "1991" and collapse.conflicts == []
 
 
 def test_off_topic_question_abstains(seeds_engine: Engine) -> None:

@@ -1,0 +1,187 @@
+"""Measure the "sources disagree" flag: how often it fires falsely, and how often it catches a real disagreement.
+
+SQuAD has one answer per question, so there is no labelled set of conflicting sources. Two proxies, both on the
+visible SQuAD v1.1 dev file, count and date questions only (the only ones the flag applies to):
+
+* **natural** (false alarms): open-corpus answering over all its paragraphs. Another paragraph giving another
+  figure is almost always another fact, so a flag on a correctly answered question is counted as a false alarm.
+* **planted** (recall): for each question with a numeric answer, a second "article" is made from its paragraph with
+  every occurrence of the answer's figure changed (years move by 7, other figures x3+1); the two paragraphs now
+  disagree by construction. Open-corpus answering over these pairs; a catch is an answer that is one of the two
+  figures with the other one flagged.
+
+Both are scored under the engine's rule and under the previous rule (no reader check, no agreement of "1991" and
+"the 1990s"), from the same answers. Usage::
+
+    python eval/conflict_probe.py [--bench-data ../shared/bench-data] [--limit 0] [--out eval/results/conflicts.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.progress import track
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from retrieval.answer import analyze_question, normalize_value  # noqa: E402
+from retrieval.engine import _NUMERIC_VALUE, Engine, _one_per_sentence  # noqa: E402
+from retrieval.evaluation.datasets import load_dataset  # noqa: E402
+from retrieval.evaluation.metrics import f1  # noqa: E402
+from retrieval.evaluation.runner import index_for_dataset  # noqa: E402
+from retrieval.types import AnswerValue  # noqa: E402
+
+_FIGURE = re.compile(r"\d+(?:,\d{3})*")
+
+
+def previous_rule(best: AnswerValue, others: list[AnswerValue], qtype: str) -> list[AnswerValue]:
+    """The rule before the reader check (kept here to compare against)."""
+    if qtype not in ("count", "when") or not _NUMERIC_VALUE.search(best.text):
+        return []
+    best_docs = {c.doc_id for c in best.citations}
+    return [
+        AnswerValue(v.text, v.normalized, v.score, _one_per_sentence(v.citations)) for v in others
+        if v.score >= 0.2 * best.score and _NUMERIC_VALUE.search(v.text) and {c.doc_id for c in v.citations} - best_docs
+    ]
+
+
+def changed_figure(figure: str) -> str:
+    """A different figure of the same kind: years (1000-2099) move by 7, other figures become x3+1 (thousands
+    separated, as a writer would)."""
+    n = int(figure.replace(",", ""))
+    if 1000 <= n <= 2099 and "," not in figure:
+        return str(n + 7)
+    m = 3 * n + 1
+    return f"{m:,}" if "," in figure or m >= 1000 else str(m)  # 1462 would read as a year
+
+
+def planted_articles(squad: dict, limit: int) -> tuple[list[dict], list[dict]]:
+    """SQuAD-format articles: each chosen question's paragraph, and its twin with the answer's figure changed."""
+    articles, cases = [], []
+    for art in squad["data"]:
+        for p_idx, para in enumerate(art["paragraphs"]):
+            for qa in para["qas"]:
+                if limit and len(cases) >= limit:
+                    return articles, cases
+                golds = [a["text"] for a in qa["answers"]]
+                if analyze_question(qa["question"]).qtype not in ("count", "when"):
+                    continue
+                figures = _FIGURE.findall(golds[0])
+                if len(figures) != 1:
+                    continue
+                old = figures[0]
+                if re.search(rf"{re.escape(old)}s\b", para["context"]):
+                    continue  # "the 1990s" would become "the 1997s"
+                new = changed_figure(old)
+                twin = re.sub(rf"(?<![\d,]){re.escape(old)}(?![\d,])", new, para["context"])
+                if twin == para["context"]:
+                    continue
+                k = len(cases)
+                articles.append({"title": f"original {k}: {art['title']}", "paragraphs": [{
+                    "context": para["context"], "qas": [{"id": qa["id"], "question": qa["question"],
+                                                        "answers": qa["answers"]}]}]})
+                articles.append({"title": f"twin {k}: {art['title']}", "paragraphs": [{"context": twin, "qas": []}]})
+                cases.append({"id": qa["id"], "question": qa["question"], "original": golds[0],
+                              "twin": golds[0].replace(old, new)})
+    return articles, cases
+
+
+def _flags(engine: Engine, question: str):
+    answer = engine.ask(question)
+    if answer.text is None:
+        return answer, [], []
+    qtype = answer.question_type
+    return answer, answer.conflicts, previous_rule(answer.alternatives[0], answer.alternatives[1:], qtype)
+
+
+def natural(engine: Engine, questions) -> dict:
+    """False alarms on open-corpus SQuAD count/date questions."""
+    rows = []
+    for q in track(questions, description="natural"):
+        answer, now, before = _flags(engine, q.question)
+        if answer.text is None:
+            continue
+        rows.append({"id": q.qid, "correct": f1(answer.text, q.answers) >= 0.5, "answer": answer.text,
+                     "now": [v.text for v in now], "before": [v.text for v in before],
+                     "ratios": [round(v.score / max(answer.score, 1e-9), 3) for v in now]})
+    correct = [r for r in rows if r["correct"]]
+    return {
+        "questions": len(questions), "answered": len(rows), "answered_correctly": len(correct),
+        "flagged_when_correct": {"now": sum(bool(r["now"]) for r in correct),
+                                 "before": sum(bool(r["before"]) for r in correct)},
+        "flagged_when_answered": {"now": sum(bool(r["now"]) for r in rows),
+                                  "before": sum(bool(r["before"]) for r in rows)},
+        "rows": rows,
+    }
+
+
+def planted(engine: Engine, cases: list[dict]) -> dict:
+    """Catches of planted disagreements."""
+    rows = []
+    for c in track(cases, description="planted"):
+        answer, now, before = _flags(engine, c["question"])
+        key = normalize_value(answer.text or "")
+        pair = {normalize_value(c["original"]): normalize_value(c["twin"]),
+                normalize_value(c["twin"]): normalize_value(c["original"])}
+        other = pair.get(key)
+        rows.append({"id": c["id"], "answer": answer.text, "one_of_pair": other is not None,
+                     "now": any(normalize_value(v.text) == other for v in now),
+                     "before": any(normalize_value(v.text) == other for v in before),
+                     "ratios": [round(v.score / max(answer.score, 1e-9), 3) for v in now]})
+    hit = [r for r in rows if r["one_of_pair"]]
+    return {"pairs": len(cases), "answered_with_one_of_the_pair": len(hit),
+            "caught": {"now": sum(r["now"] for r in hit), "before": sum(r["before"] for r in hit)}, "rows": rows}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bench-data", default=str(REPO.parent / "shared" / "bench-data"))
+    ap.add_argument("--limit", type=int, default=0, help="at most this many questions per part (0: all)")
+    ap.add_argument("--out", default=str(REPO / "eval" / "results" / "conflicts.json"))
+    args = ap.parse_args()
+    path = Path(args.bench_data) / "squad" / "dev-v1.1.visible.json"
+    t0 = time.perf_counter()
+
+    ds = load_dataset(path)
+    engine = index_for_dataset(ds, path)
+    questions = [q for q in ds.questions if analyze_question(q.question).qtype in ("count", "when")]
+    if args.limit:
+        questions = questions[: args.limit]
+    nat = natural(engine, questions)
+    print(f"natural: {nat['answered']} of {len(questions)} count/date questions answered, "
+          f"{nat['answered_correctly']} correctly; flagged when correct: now {nat['flagged_when_correct']['now']}, "
+          f"before {nat['flagged_when_correct']['before']}", flush=True)
+
+    squad = json.loads(path.read_text(encoding="utf-8"))
+    articles, cases = planted_articles(squad, args.limit)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "planted.json"
+        src.write_text(json.dumps({"version": "planted", "data": articles}), encoding="utf-8")
+        pl_ds = load_dataset(src)
+        pl = planted(Engine.build(*_corpus(pl_ds, Path(tmp))), cases)
+    print(f"planted: {pl['answered_with_one_of_the_pair']} of {pl['pairs']} pairs answered with one of the two "
+          f"figures; other figure flagged: now {pl['caught']['now']}, before {pl['caught']['before']}", flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"natural": nat, "planted": pl, "wall_seconds": time.perf_counter() - t0}, indent=1))
+    print(f"wrote {out} ({time.perf_counter() - t0:.0f} s)")
+
+
+def _corpus(ds, root: Path) -> tuple[Path, Path]:
+    corpus = root / "corpus"
+    corpus.mkdir()
+    with open(corpus / "documents.jsonl", "w", encoding="utf-8") as fh:
+        for d in ds.documents:
+            fh.write(json.dumps({"id": d.doc_id, "title": d.title, "text": d.text}, ensure_ascii=False) + "\n")
+    return corpus, root / "index"
+
+
+if __name__ == "__main__":
+    main()
