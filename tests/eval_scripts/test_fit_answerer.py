@@ -1,0 +1,44 @@
+"""The fitting script's own arithmetic (eval/fit_answerer.py): the weighted logistic fit and the prior weights."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "eval" / "fit_answerer.py"
+
+
+@pytest.fixture(scope="module")
+def fit_answerer():
+    spec = importlib.util.spec_from_file_location("fit_answerer", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_prior_weights_give_unanswerable_questions_the_stated_share(fit_answerer) -> None:
+    answerable = np.array([True] * 6 + [False] * 4)
+    w = fit_answerer.prior_weights(answerable, 0.2)
+    assert w[~answerable].sum() / w.sum() == pytest.approx(0.2)
+    assert np.all(w[answerable] == 1.0)
+    assert fit_answerer.prior_weights(answerable, None) is None
+    with pytest.raises(ValueError):
+        fit_answerer.prior_weights(answerable, 1.0)
+
+
+def test_weighted_fit_equals_the_fit_on_repeated_rows(fit_answerer) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = (x[:, 0] + rng.normal(size=200) > 0).astype(float)
+    w = np.where(y > 0, 3.0, 1.0)
+    weighted = fit_answerer.fit_logistic(x, y, l2=0.0, sample_weight=w)
+    reps = np.repeat(np.arange(200), w.astype(int))
+    repeated = fit_answerer.fit_logistic(x[reps], y[reps], l2=0.0)
+    np.testing.assert_allclose(weighted[0], repeated[0], atol=1e-6)
+    assert weighted[1] == pytest.approx(repeated[1], abs=1e-6)
+    # a heavier positive class moves the curve up: the prior shift this weighting exists for
+    assert weighted[1] > fit_answerer.fit_logistic(x, y, l2=0.0)[1]
