@@ -5,13 +5,16 @@ visible SQuAD v1.1 dev file, count and date questions only (the only ones the fl
 
 * **natural** (false alarms): open-corpus answering over all its paragraphs. Another paragraph giving another
   figure is almost always another fact, so a flag on a correctly answered question is counted as a false alarm.
-* **planted** (recall): for each question with a numeric answer, a second "article" is made from its paragraph with
-  every occurrence of the answer's figure changed (years move by 7, other figures x3+1); the two paragraphs now
-  disagree by construction. Open-corpus answering over these pairs; a catch is an answer that is one of the two
-  figures with the other one flagged.
+* **planted** (recall on near-identical sources): for each question with a numeric answer, a second "article" is
+  made from its paragraph with every occurrence of the answer's figure changed (years move by 7, other figures
+  x3+1); the two paragraphs now disagree by construction. Open-corpus answering over these pairs; a catch is an
+  answer that is one of the two figures with the other one flagged. This is an upper bound: both copies read
+  alike, so the changed figure is the reader's best span in its copy, and the units never differ. Real sources
+  word the same fact differently, and are caught less often.
 
-Both are scored under the engine's rule and under the previous rule (no reader check, no agreement of "1991" and
-"the 1990s"), from the same answers. Usage::
+Both are scored under the engine's rule and under the previous rule, from the same answers. The previous rule had
+no reader check and took any two different figures as disagreeing (now "3,100" and "3,100 civilians", "2023" and
+"Sept 21, 2023", "1991" and "the 1990s", "$40 million" and "25 percent" agree). Usage::
 
     python eval/conflict_probe.py [--bench-data ../shared/bench-data] [--limit 0] [--out eval/results/conflicts.json]
 """
@@ -33,10 +36,10 @@ sys.path.insert(0, str(REPO))
 
 from retrieval.answer import analyze_question, normalize_value  # noqa: E402
 from retrieval.engine import _NUMERIC_VALUE, Engine, _one_per_sentence  # noqa: E402
-from retrieval.evaluation.datasets import load_dataset  # noqa: E402
+from retrieval.evaluation.datasets import EvalQuestion, load_dataset  # noqa: E402
 from retrieval.evaluation.metrics import f1  # noqa: E402
 from retrieval.evaluation.runner import index_for_dataset  # noqa: E402
-from retrieval.types import AnswerValue  # noqa: E402
+from retrieval.types import Answer, AnswerValue  # noqa: E402
 
 _FIGURE = re.compile(r"\d+(?:,\d{3})*")
 
@@ -93,7 +96,7 @@ def planted_articles(squad: dict, limit: int) -> tuple[list[dict], list[dict]]:
     return articles, cases
 
 
-def _flags(engine: Engine, question: str):
+def _flags(engine: Engine, question: str) -> tuple[Answer, list[AnswerValue], list[AnswerValue]]:
     answer = engine.ask(question)
     if answer.text is None:
         return answer, [], []
@@ -101,7 +104,7 @@ def _flags(engine: Engine, question: str):
     return answer, answer.conflicts, previous_rule(answer.alternatives[0], answer.alternatives[1:], qtype)
 
 
-def natural(engine: Engine, questions) -> dict:
+def natural(engine: Engine, questions: list[EvalQuestion]) -> dict:
     """False alarms on open-corpus SQuAD count/date questions."""
     rows = []
     for q in track(questions, description="natural"):
@@ -151,6 +154,8 @@ def main() -> None:
 
     ds = load_dataset(path)
     engine = index_for_dataset(ds, path)
+    if engine.reader is None:
+        raise SystemExit("the trained reader is not installed: the rule measured here is the reader's")
     questions = [q for q in ds.questions if analyze_question(q.question).qtype in ("count", "when")]
     if args.limit:
         questions = questions[: args.limit]
@@ -164,23 +169,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "planted.json"
         src.write_text(json.dumps({"version": "planted", "data": articles}), encoding="utf-8")
-        pl_ds = load_dataset(src)
-        pl = planted(Engine.build(*_corpus(pl_ds, Path(tmp))), cases)
+        pl = planted(index_for_dataset(load_dataset(src), src, cache_root=Path(tmp)), cases)
     print(f"planted: {pl['answered_with_one_of_the_pair']} of {pl['pairs']} pairs answered with one of the two "
           f"figures; other figure flagged: now {pl['caught']['now']}, before {pl['caught']['before']}", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"natural": nat, "planted": pl, "wall_seconds": time.perf_counter() - t0}, indent=1))
     print(f"wrote {out} ({time.perf_counter() - t0:.0f} s)")
-
-
-def _corpus(ds, root: Path) -> tuple[Path, Path]:
-    corpus = root / "corpus"
-    corpus.mkdir()
-    with open(corpus / "documents.jsonl", "w", encoding="utf-8") as fh:
-        for d in ds.documents:
-            fh.write(json.dumps({"id": d.doc_id, "title": d.title, "text": d.text}, ensure_ascii=False) + "\n")
-    return corpus, root / "index"
 
 
 if __name__ == "__main__":

@@ -582,10 +582,13 @@ def reader_rows(
     return rows
 
 
-def claimed_values(values: Sequence[ScoredValue], hits: Sequence[Hit], spans: Sequence[Any]) -> set[str]:
-    """The keys of ``values`` that some passage gives as its own answer: a mention overlaps the best span the reader
-    found in that passage, and the reader prefers that span to "no answer" there. Only these count as another
-    source's answer when sources disagree; a figure its passage does not offer as the answer is another fact."""
+def claimed_values(
+    values: Sequence[ScoredValue], hits: Sequence[Hit], spans: Sequence[Any]
+) -> set[tuple[str, str]]:
+    """(value key, document) pairs where the document's passage gives the value as its own answer: a mention
+    overlaps the best span the reader found in that passage, and the reader prefers that span to "no answer"
+    there. Only these count as another source's answer when sources disagree; a figure its passage does not offer
+    as the answer is another fact."""
     leads: dict[int, Any] = {}
     for s in sorted(spans, key=lambda s: -s.score):
         leads.setdefault(s.context_index, s)
@@ -594,9 +597,8 @@ def claimed_values(values: Sequence[ScoredValue], hits: Sequence[Hit], spans: Se
         for i, s in leads.items() if s.score > s.null_score
     ]
     return {
-        v.key for v in values
-        if any(m.citation.doc_id == d and m.citation.start < e and a < m.citation.end
-               for m in v.mentions for d, a, e in claims)
+        (v.key, d) for v in values for m in v.mentions for d, a, e in claims
+        if m.citation.doc_id == d and m.citation.start < e and a < m.citation.end
     }
 
 

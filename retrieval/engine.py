@@ -45,7 +45,7 @@ from retrieval.store import (
 from retrieval.tokenize import TokenizerConfig
 from retrieval.types import Answer, AnswerValue, Citation, Hit, Passage
 
-__all__ = ["BuildConfig", "Engine", "SearchConfig"]
+__all__ = ["BuildConfig", "Engine", "SearchConfig", "conflicting_values", "measure_kind", "values_agree"]
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
@@ -452,7 +452,7 @@ class Engine:
             self._reader = SpanReader(*paths)
         return self._reader
 
-    def _reader_values(self, question: str, hits: Sequence[Hit]) -> tuple[list[ScoredValue], Any, set[str]]:
+    def _reader_values(self, question: str, hits: Sequence[Hit]) -> tuple[list[ScoredValue], Any, set[tuple[str, str]]]:
         """The reader's pooled values, its settings, and the values some passage gives as its own answer (its best
         span, preferred to "no answer"): what conflict reporting may cite as another source's answer."""
         settings = self.answer_model.reader
@@ -507,6 +507,7 @@ class Engine:
     def answer_from_hits(self, question: str, hits: Sequence[Hit], query_vector: np.ndarray) -> Answer:
         from retrieval.answer import analyze_question
 
+        asserted: set[tuple[str, str]] | None = None  # the reader's claims; the heuristic path makes none
         if self.reader is not None and hits:
             analysis = analyze_question(question, self.tokenizer)
             values, calib, asserted = self._reader_values(question, hits)
@@ -517,7 +518,6 @@ class Engine:
             )
             values, calib = select_answer(rows, self.answer_model), self.answer_model
             min_cosine = 0.0
-            asserted: set[str] | None = None
         best_cosine = best_dense_cosine(hits, default=min_cosine)
         alternatives = [
             AnswerValue(v.text, v.key, calib.value_confidence(v, best_cosine), [m.citation for m in v.mentions])
@@ -554,38 +554,42 @@ def clean_text(text: str) -> str:
 
 
 def conflicting_values(
-    best: AnswerValue, others: Sequence[AnswerValue], qtype: str, asserted: Collection[str] | None = None
+    best: AnswerValue, others: Sequence[AnswerValue], qtype: str, asserted: Collection[tuple[str, str]] | None = None
 ) -> list[AnswerValue]:
     """Other figures that other articles give for the same count or date question.
 
     A value conflicts when the question asks for a number or a date, both values contain a number and do not
     agree (see ``values_agree``), it is at least a fifth as likely as the answer, and at least one article states
-    it without stating the answer. ``asserted`` (the trained reader's view): the normalised values that some passage
-    gives as its answer, i.e. the reader prefers the span to "no answer" in its window; when given, only those can
-    conflict. A figure its own article does not offer as the answer is another fact ("30,000 died in the 1990s
-    war" for a question about the 2020 war), not another source's answer.
+    it without stating the answer. ``asserted`` (the trained reader's view): (normalised value, document) pairs
+    where the document's passage gives the value as its own answer, i.e. the reader prefers it to "no answer"
+    there; when given, that article must be one that does not state the answer. A figure its own article does
+    not offer as the answer is another fact ("30,000 died in the 1990s war" for a question about the 2020 war),
+    not another source's answer.
     """
     if qtype not in ("count", "when") or not _NUMERIC_VALUE.search(best.text):
         return []
     best_docs = {c.doc_id for c in best.citations}
     out = []
     for v in others:
-        if asserted is not None and v.normalized not in asserted:
-            continue
-        if (v.score >= 0.2 * best.score and _NUMERIC_VALUE.search(v.text) and not values_agree(best.text, v.text)
-                and {c.doc_id for c in v.citations} - best_docs):
+        sources = {c.doc_id for c in v.citations} - best_docs
+        if asserted is not None:
+            sources &= {doc for key, doc in asserted if key == v.normalized}
+        if sources and v.score >= 0.2 * best.score and _NUMERIC_VALUE.search(v.text) and not values_agree(best.text, v.text):
             out.append(AnswerValue(v.text, v.normalized, v.score, _one_per_sentence(v.citations)))
     return out
 
 
-_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+_MONTH = (r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b")
+_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+_FIGURE = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)(?:\s*(thousand|million|billion|trillion)\b)?")
 _DECADE = re.compile(r"\b(\d{3}0)s\b")
-_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 _MEASURES = (  # first match wins: what kind of quantity a figure is
     ("percent", re.compile(r"%|\bper ?cent")),
     ("money", re.compile(r"[$\u00a3\u20ac\u00a5]|\b(?:dollars?|euros?|usd|eur)\b")),
     ("clock", re.compile(r"\b\d{1,2}:\d{2}\b")),
-    ("date", re.compile(rf"\b(?:{_MONTHS})[a-z]*\.?\b|\b(?:1[0-9]|20)\d{{2}}s?\b(?![,.]?\d)")),
+    # a month, or a bare year that no unit or noun follows ("1994", "the early 1990s"; not "1500 people")
+    ("date", re.compile(rf"{_MONTH}|\b(?:1[0-9]|20)\d{{2}}s?\b(?![,.]?\d)(?!\s*[a-z])")),
     ("duration", re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies))\b")),
     ("length", re.compile(r"\b(?:km|kilomet(?:er|re)s?|miles?|met(?:er|re)s?|ft|feet|yards?|inch(?:es)?|cm|mm)\b")),
 )
@@ -597,19 +601,26 @@ def measure_kind(text: str) -> str:
     return next((kind for kind, pattern in _MEASURES if pattern.search(t)), "count")
 
 
+def _figures(text: str) -> set[str]:
+    """The numbers a value states, scale words folded in ("1 million" = "1,000,000"), and its months."""
+    t = text.lower()
+    out = {f"{float(n.replace(',', '')) * _SCALES.get(scale, 1.0):.15g}" for n, scale in _FIGURE.findall(t)}
+    return out | {m[:3] for m in re.findall(_MONTH, t)}
+
+
 def values_agree(a: str, b: str) -> bool:
     """Two numeric answers do not disagree when they measure different things ("$40 million", "25 percent"),
-    when one's numbers are all among the other's ("3,100" and "3,100 civilians"; "2023" and "Sept 21, 2023": one
+    when one's figures are all among the other's ("3,100" and "3,100 civilians"; "2023" and "Sept 21, 2023": one
     is more specific), or when one names a decade the other's year falls in ("the early 1990s" and "1991")."""
     kinds = {measure_kind(a), measure_kind(b)}
     if len(kinds) > 1 and not (kinds <= {"count", "money"} or kinds <= {"count", "percent"}):
         return True  # a span may drop its unit ("20,000" for "$20,000"), so a bare count still compares
-    na, nb = ({n.replace(",", "") for n in _NUMBER.findall(t)} for t in (a, b))
-    if na and nb and (na <= nb or nb <= na):
+    fa, fb = _figures(a), _figures(b)
+    if fa and fb and (fa <= fb or fb <= fa):
         return True
-    for x, y in ((a, nb), (b, na)):
+    for x, figures in ((a, fb), (b, fa)):
         for decade in _DECADE.findall(x):
-            if any(n.isdigit() and len(n) == 4 and n[:3] == decade[:3] for n in y):
+            if any(f.isdigit() and len(f) == 4 and f[:3] == decade[:3] for f in figures):
                 return True
     return False
 

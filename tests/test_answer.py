@@ -75,8 +75,10 @@ def test_conflicting_figures_are_reported_with_their_sources() -> None:
     found = conflicting_values(best, [other, same_doc, weak], "count")
     assert [v.text for v in found] == ["more than 10,000"]
     assert conflicting_values(best, [other], "who") == []
-    assert conflicting_values(best, [other], "count", asserted={"5000"}) == []  # no article gives 10,000 as its answer
-    assert [v.text for v in conflicting_values(best, [other], "count", asserted={"10000"})] == ["more than 10,000"]
+    # only an article that gives 10,000 as its own answer, and does not state the answer, makes it a conflict
+    assert conflicting_values(best, [other], "count", asserted={("5000", "a")}) == []
+    assert conflicting_values(best, [other], "count", asserted={("10000", "a")}) == []
+    assert [v.text for v in conflicting_values(best, [other], "count", asserted={("10000", "b")})] == ["more than 10,000"]
 
 
 @pytest.mark.parametrize(
@@ -84,7 +86,10 @@ def test_conflicting_figures_are_reported_with_their_sources() -> None:
     [("3,100", "3,100 civilians", True), ("2023", "Sept 21, 2023", True), ("1991", "the early 1990s", True),
      ("$40 million", "25 percent", True), ("17", "1:55", True), ("20,000", "$20,000", True),
      ("more than 10,000", "3,100 civilians", False), ("200", "2", False), ("1991", "1994", False),
-     ("$40 million", "$25 million", False), ("2,000", "2,500 troops", False), ("1980s", "1991", False)],
+     ("1,000,000", "1 million", True),
+     ("$40 million", "$25 million", False), ("2,000", "2,500 troops", False), ("1980s", "1991", False),
+     ("$5 million", "$5 billion", False), ("10", "10 million", False), ("Sept 21", "Oct 21", False),
+     ("1500 people", "3,000 people", False), ("10,000 separatists", "3,100", False), ("1234567", "1234568", False)],
 )
 def test_values_agree_when_one_refines_the_other_or_they_measure_different_things(a: str, b: str, agree: bool) -> None:
     from retrieval.engine import values_agree
@@ -97,7 +102,9 @@ def test_values_agree_when_one_refines_the_other_or_they_measure_different_thing
     ("text", "kind"),
     [("25 percent", "percent"), ("12%", "percent"), ("$5 million", "money"), ("4:51", "clock"),
      ("February 7, 2016", "date"), ("1994", "date"), ("the early 1990s", "date"), ("three days", "duration"),
-     ("15 kilometres", "length"), ("2,000", "count"), ("10,000 people", "count")],
+     ("15 kilometres", "length"), ("2,000", "count"), ("10,000 people", "count"), ("10,000 separatists", "count"),
+     ("200 junior officers", "count"), ("1500 people", "count"), ("3 decades", "duration"), ("1200 years", "duration"),
+     ("in 2020", "date"), ("Sept 21, 2023", "date")],
 )
 def test_measure_kind(text: str, kind: str) -> None:
     from retrieval.engine import measure_kind

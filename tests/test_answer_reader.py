@@ -165,5 +165,5 @@ def test_only_a_passages_own_answer_counts_as_a_claim() -> None:
     rows = reader_rows("How many people left?", hits, spans, IDF)
     values = select_reader_answer(rows, ReaderSettings(passages=2, temperature=1.0, retrieval_weight=0.0))
     assert {v.key for v in values} == {"2000", "50", "9000"}
-    assert claimed_values(values, hits, spans) == {"2000"}
+    assert claimed_values(values, hits, spans) == {("2000", "a")}
     assert claimed_values([], hits, spans) == set()

@@ -66,11 +66,12 @@ def test_disagreeing_sources_are_reported_and_agreeing_figures_are_not(seeds_eng
     """The articles give different evacuation figures (10,000 from a separatist official, 3,100 from Russia's
     defence ministry); "1991" and "the early 1990s" do not disagree."""
     answer = seeds_engine.ask("How many people have been evacuated from Nagorno-Karabakh?")
-    assert answer.text is not None and answer.conflicts
+    assert answer.text is not None
+    figures = {normalize_value(answer.text).split()[0]} | {v.normalized.split()[0] for v in answer.conflicts}
+    assert {"10000", "3100"} <= figures  # the answer is one, the other is reported as disagreeing
     answer_docs = {c.doc_id for c in answer.citations}
     for value in answer.conflicts:
         assert value.citations and {c.doc_id for c in value.citations} - answer_docs
-        assert value.normalized != normalize_value(answer.text)
     collapse = seeds_engine.ask("What year did the Soviet Union collapse?")
     assert collapse.text == "1991" and collapse.conflicts == []
 
