@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "eval" / "fit_answerer.py"
-
 
 @pytest.fixture(scope="module")
-def fit_answerer():
-    spec = importlib.util.spec_from_file_location("fit_answerer", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def fit_answerer(load_eval_script):
+    return load_eval_script("fit_answerer")
 
 
 def test_prior_weights_give_unanswerable_questions_the_stated_share(fit_answerer) -> None:

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "eval" / "train_reader.py"
-
 
 @pytest.fixture(scope="module")
-def train_reader():
-    spec = importlib.util.spec_from_file_location("train_reader", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # the module imports torch only inside main()
-    return module
+def train_reader(load_eval_script):
+    return load_eval_script("train_reader")
 
 
 def test_question_entities_skip_the_opening_word(train_reader) -> None:
