@@ -100,8 +100,7 @@ def _flags(engine: Engine, question: str) -> tuple[Answer, list[AnswerValue], li
     answer = engine.ask(question)
     if answer.text is None:
         return answer, [], []
-    qtype = answer.question_type
-    return answer, answer.conflicts, previous_rule(answer.alternatives[0], answer.alternatives[1:], qtype)
+    return answer, answer.conflicts, previous_rule(answer.alternatives[0], answer.alternatives[1:], answer.question_type)
 
 
 def natural(engine: Engine, questions: list[EvalQuestion]) -> dict:

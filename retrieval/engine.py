@@ -460,8 +460,7 @@ class Engine:
         read = list(hits[: settings.passages])
         spans = self.reader.read(question, [h.passage.text for h in read], top_n=20)
         values = select_reader_answer(reader_rows(question, read, spans, self.idf, self.tokenizer), settings)
-        asserted = claimed_values(values, read, spans)
-        return values, settings, asserted
+        return values, settings, claimed_values(values, read, spans)
 
     def _sentence_cosine(self, passage: Passage, sentence_start: int, query_vector: np.ndarray) -> float | None:
         if self.sentence_vectors is None:
