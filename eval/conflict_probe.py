@@ -12,9 +12,14 @@ visible SQuAD v1.1 dev file, count and date questions only (the only ones the fl
   alike, so the changed figure is the reader's best span in its copy, and the units never differ. Real sources
   word the same fact differently, and are caught less often.
 
-Both are scored under the engine's rule and under the previous rule, from the same answers. The previous rule had
-no reader check and took any two different figures as disagreeing (now "3,100" and "3,100 civilians", "2023" and
-"Sept 21, 2023", "1991" and "the 1990s", "$40 million" and "25 percent" agree). Usage::
+Both are scored under the engine's rule and under the previous rule, from the same answers. The engine's rule is
+also scored at several values of ``SearchConfig.conflict_min_ratio`` (how likely, next to the answer, another
+figure must be): the engine runs with the ratio at 0, each flag keeps its score, and a floor's count applies the
+engine's own test (flag score >= floor x answer score) to them, so it is exact (the rule's other conditions do not
+depend on the floor).
+The previous rule had no reader check and took any two different figures as disagreeing (now "3,100" and
+"3,100 civilians", "2023" and "Sept 21, 2023", "1991" and "the 1990s", "$40 million" and "25 percent" agree).
+Usage::
 
     python eval/conflict_probe.py [--bench-data ../shared/bench-data] [--limit 0] [--out eval/results/conflicts.json]
 """
@@ -22,11 +27,13 @@ no reader check and took any two different figures as disagreeing (now "3,100" a
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import re
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rich.progress import track
@@ -35,13 +42,22 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from retrieval.answer import analyze_question, normalize_value  # noqa: E402
-from retrieval.engine import _NUMERIC_VALUE, Engine, _one_per_sentence  # noqa: E402
+from retrieval.engine import _NUMERIC_VALUE, Engine, SearchConfig, _one_per_sentence  # noqa: E402
 from retrieval.evaluation.datasets import EvalQuestion, load_dataset  # noqa: E402
 from retrieval.evaluation.metrics import f1  # noqa: E402
 from retrieval.evaluation.runner import index_for_dataset  # noqa: E402
 from retrieval.types import Answer, AnswerValue  # noqa: E402
 
 _FIGURE = re.compile(r"\d+(?:,\d{3})*")
+MIN_RATIOS = (0.05, 0.1, 0.15, 0.2, 0.3)
+SHIPPED_RATIO = SearchConfig().conflict_min_ratio
+
+
+def _without_flag_floor(engine: Engine) -> Engine:
+    """A copy of the engine with no likelihood floor on flags: each flag's score is kept, the floor applied later."""
+    unfloored = copy.copy(engine)
+    unfloored.search_config = replace(engine.search_config, conflict_min_ratio=0.0)
+    return unfloored
 
 
 def previous_rule(best: AnswerValue, others: list[AnswerValue], qtype: str) -> list[AnswerValue]:
@@ -111,15 +127,21 @@ def natural(engine: Engine, questions: list[EvalQuestion]) -> dict:
         if answer.text is None:
             continue
         rows.append({"id": q.qid, "correct": f1(answer.text, q.answers) >= 0.5, "answer": answer.text,
-                     "now": [v.text for v in now], "before": [v.text for v in before],
-                     "ratios": [round(v.score / max(answer.score, 1e-9), 3) for v in now]})
+                     "score": answer.score, "flags_at_0": [v.text for v in now], "before": [v.text for v in before],
+                     "flag_scores": [v.score for v in now]})
     correct = [r for r in rows if r["correct"]]
+
+    def flagged(subset: list[dict], ratio: float) -> int:  # the engine's own test: score >= ratio * answer score
+        return sum(any(x >= ratio * r["score"] for x in r["flag_scores"]) for r in subset)
+
     return {
         "questions": len(questions), "answered": len(rows), "answered_correctly": len(correct),
-        "flagged_when_correct": {"now": sum(bool(r["now"]) for r in correct),
-                                 "before": sum(bool(r["before"]) for r in correct)},
-        "flagged_when_answered": {"now": sum(bool(r["now"]) for r in rows),
-                                  "before": sum(bool(r["before"]) for r in rows)},
+        "flagged_when_correct": {"now": flagged(correct, SHIPPED_RATIO),
+                                 "before": sum(bool(r["before"]) for r in correct),
+                                 "by_min_ratio": {str(x): flagged(correct, x) for x in MIN_RATIOS}},
+        "flagged_when_answered": {"now": flagged(rows, SHIPPED_RATIO),
+                                  "before": sum(bool(r["before"]) for r in rows),
+                                  "by_min_ratio": {str(x): flagged(rows, x) for x in MIN_RATIOS}},
         "rows": rows,
     }
 
@@ -133,13 +155,18 @@ def planted(engine: Engine, cases: list[dict]) -> dict:
         pair = {normalize_value(c["original"]): normalize_value(c["twin"]),
                 normalize_value(c["twin"]): normalize_value(c["original"])}
         other = pair.get(key)
-        rows.append({"id": c["id"], "answer": answer.text, "one_of_pair": other is not None,
-                     "now": any(normalize_value(v.text) == other for v in now),
-                     "before": any(normalize_value(v.text) == other for v in before),
-                     "ratios": [round(v.score / max(answer.score, 1e-9), 3) for v in now]})
+        other_score = max((v.score for v in now if normalize_value(v.text) == other), default=None)
+        rows.append({"id": c["id"], "answer": answer.text, "score": answer.score, "one_of_pair": other is not None,
+                     "other_flag_score": other_score, "before": any(normalize_value(v.text) == other for v in before)})
     hit = [r for r in rows if r["one_of_pair"]]
+
+    def caught(ratio: float) -> int:  # the engine's own test: score >= ratio * answer score
+        return sum(r["other_flag_score"] is not None and r["other_flag_score"] >= ratio * r["score"] for r in hit)
+
     return {"pairs": len(cases), "answered_with_one_of_the_pair": len(hit),
-            "caught": {"now": sum(r["now"] for r in hit), "before": sum(r["before"] for r in hit)}, "rows": rows}
+            "caught": {"now": caught(SHIPPED_RATIO), "before": sum(r["before"] for r in hit),
+                       "by_min_ratio": {str(x): caught(x) for x in MIN_RATIOS}},
+            "rows": rows}
 
 
 def main() -> None:
@@ -152,7 +179,7 @@ def main() -> None:
     t0 = time.perf_counter()
 
     ds = load_dataset(path)
-    engine = index_for_dataset(ds, path)
+    engine = _without_flag_floor(index_for_dataset(ds, path))
     if engine.reader is None:
         raise SystemExit("the trained reader is not installed: the rule measured here is the reader's")
     questions = [q for q in ds.questions if analyze_question(q.question).qtype in ("count", "when")]
@@ -161,16 +188,18 @@ def main() -> None:
     nat = natural(engine, questions)
     print(f"natural: {nat['answered']} of {len(questions)} count/date questions answered, "
           f"{nat['answered_correctly']} correctly; flagged when correct: now {nat['flagged_when_correct']['now']}, "
-          f"before {nat['flagged_when_correct']['before']}", flush=True)
+          f"before {nat['flagged_when_correct']['before']}; by likelihood floor "
+          f"{nat['flagged_when_correct']['by_min_ratio']}", flush=True)
 
     squad = json.loads(path.read_text(encoding="utf-8"))
     articles, cases = planted_articles(squad, args.limit)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "planted.json"
         src.write_text(json.dumps({"version": "planted", "data": articles}), encoding="utf-8")
-        pl = planted(index_for_dataset(load_dataset(src), src, cache_root=Path(tmp)), cases)
+        pl = planted(_without_flag_floor(index_for_dataset(load_dataset(src), src, cache_root=Path(tmp))), cases)
     print(f"planted: {pl['answered_with_one_of_the_pair']} of {pl['pairs']} pairs answered with one of the two "
-          f"figures; other figure flagged: now {pl['caught']['now']}, before {pl['caught']['before']}", flush=True)
+          f"figures; other figure flagged: now {pl['caught']['now']}, before {pl['caught']['before']}; "
+          f"by likelihood floor {pl['caught']['by_min_ratio']}", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"natural": nat, "planted": pl, "wall_seconds": time.perf_counter() - t0}, indent=1))

@@ -83,6 +83,8 @@ class BuildConfig:
 
 
 ANSWERERS = ("auto", "reader", "heuristic")
+# another source's figure must be at least this share as likely as the answer to be reported (eval/conflict_probe.py)
+CONFLICT_MIN_RATIO = 0.2
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,9 @@ class SearchConfig:
     """Query-time settings (defaults measured on SQuAD and SciFact, see README).
 
     ``answerer``: "reader" (the trained span reader), "heuristic" (typed candidates and a fitted scorer), or "auto"
-    (the reader when its model and fitted settings are installed).
+    (the reader when its model and fitted settings are installed). ``conflict_min_ratio``: another source's figure
+    is reported as disagreeing only when it is at least this share as likely as the answer (see
+    ``conflicting_values``; ``eval/conflict_probe.py`` measures the choice).
     """
 
     fusion: FusionMode = FusionMode.CONVEX
@@ -98,6 +102,7 @@ class SearchConfig:
     rrf_k: int = 60
     depth: int = 100
     answerer: str = "auto"
+    conflict_min_ratio: float = CONFLICT_MIN_RATIO
 
     def __post_init__(self) -> None:
         if self.answerer not in ANSWERERS:
@@ -106,6 +111,8 @@ class SearchConfig:
             raise ValueError("alpha must be in [0, 1]")
         if self.depth < 1 or self.rrf_k < 1:
             raise ValueError("depth and rrf_k must be >= 1")
+        if not 0.0 <= self.conflict_min_ratio <= 1.0:
+            raise ValueError("conflict_min_ratio must be in [0, 1]")
 
 
 def _noop_progress(_label: str, _total: int) -> Callable[[int], None]:
@@ -536,7 +543,8 @@ class Engine:
         return Answer(
             question, best.text, best.score, citations=citations,
             alternatives=alternatives, hits=list(hits), question_type=analysis.qtype,
-            conflicts=conflicting_values(best, alternatives[1:], analysis.qtype, asserted),
+            conflicts=conflicting_values(best, alternatives[1:], analysis.qtype, asserted,
+                                         self.search_config.conflict_min_ratio),
         )
 
 
@@ -553,17 +561,18 @@ def clean_text(text: str) -> str:
 
 
 def conflicting_values(
-    best: AnswerValue, others: Sequence[AnswerValue], qtype: str, asserted: Collection[tuple[str, str]] | None = None
+    best: AnswerValue, others: Sequence[AnswerValue], qtype: str, asserted: Collection[tuple[str, str]] | None = None,
+    min_ratio: float = CONFLICT_MIN_RATIO,
 ) -> list[AnswerValue]:
     """Other figures that other articles give for the same count or date question.
 
     A value conflicts when the question asks for a number or a date, both values contain a number and do not
-    agree (see ``values_agree``), it is at least a fifth as likely as the answer, and at least one article states
-    it without stating the answer. ``asserted`` (the trained reader's view): (normalised value, document) pairs
-    where the document's passage gives the value as its own answer, i.e. the reader prefers it to "no answer"
-    there; when given, that article must be one that does not state the answer. A figure its own article does
-    not offer as the answer is another fact ("30,000 died in the 1990s war" for a question about the 2020 war),
-    not another source's answer.
+    agree (see ``values_agree``), it is at least ``min_ratio`` times as likely as the answer, and at least one
+    article states it without stating the answer. ``asserted`` (the trained reader's view): (normalised value,
+    document) pairs where the document's passage gives the value as its own answer, i.e. the reader prefers it to
+    "no answer" there; when given, that article must be one that does not state the answer. A figure its own
+    article does not offer as the answer is another fact ("30,000 died in the 1990s war" for a question about the
+    2020 war), not another source's answer.
     """
     if qtype not in ("count", "when") or not _NUMERIC_VALUE.search(best.text):
         return []
@@ -573,7 +582,8 @@ def conflicting_values(
         sources = {c.doc_id for c in v.citations} - best_docs
         if asserted is not None:
             sources &= {doc for key, doc in asserted if key == v.normalized}
-        if sources and v.score >= 0.2 * best.score and _NUMERIC_VALUE.search(v.text) and not values_agree(best.text, v.text):
+        likely = v.score >= min_ratio * best.score
+        if sources and likely and _NUMERIC_VALUE.search(v.text) and not values_agree(best.text, v.text):
             out.append(AnswerValue(v.text, v.normalized, v.score, _one_per_sentence(v.citations)))
     return out
 

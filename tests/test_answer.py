@@ -79,6 +79,17 @@ def test_conflicting_figures_are_reported_with_their_sources() -> None:
     assert conflicting_values(best, [other], "count", asserted={("5000", "a")}) == []
     assert conflicting_values(best, [other], "count", asserted={("10000", "a")}) == []
     assert [v.text for v in conflicting_values(best, [other], "count", asserted={("10000", "b")})] == ["more than 10,000"]
+    # the likelihood floor: "200" is a sixth as likely as the answer
+    assert [v.text for v in conflicting_values(best, [weak], "count", min_ratio=0.15)] == ["200"]
+    assert conflicting_values(best, [weak], "count", min_ratio=0.2) == []
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5])
+def test_conflict_floor_is_validated(bad: float) -> None:
+    from retrieval.engine import SearchConfig
+
+    with pytest.raises(ValueError, match="conflict_min_ratio"):
+        SearchConfig(conflict_min_ratio=bad)
 
 
 @pytest.mark.parametrize(
