@@ -180,13 +180,15 @@ def reader_stage(args: argparse.Namespace) -> dict:
         all_hits = engine.search_batch([q.question], args.k, query_vectors=qv[None, :])[0]
         hits = all_hits[: max(depths)]
         best_cos.append(best_dense_cosine(all_hits))
-        read_once.append((hits, reader.read(q.question, [h.passage.text for h in hits], top_n=200)))
+        read_once.append((hits, reader.read(q.question, [h.passage.text for h in hits], top_n=200),
+                          engine.sentence_cosines(qv, hits)))
     print(f"  read {len(questions)} questions over {max(depths)} passages in {time.time() - t0:.0f}s")
     answerable = np.asarray([q.answerable for q in questions])
 
     def rows_at(depth: int) -> list:
         return [reader_rows(q.question, hits[:depth], [sp for sp in spans if sp.context_index < depth][:20],
-                            engine.idf, engine.tokenizer) for q, (hits, spans) in zip(questions, read_once)]
+                            engine.idf, engine.tokenizer, cosines[:depth])
+                for q, (hits, spans, cosines) in zip(questions, read_once)]
 
     for depth in depths:  # information: forced F1 by passages read (reader time grows with it)
         rows = rows_at(depth)
@@ -207,12 +209,14 @@ def reader_stage(args: argparse.Namespace) -> dict:
 
     best = None
     by_pool: dict[tuple[bool, float], tuple[float, float]] = {}
-    grid = [(t, w, pool, typed) for t, w, pool in itertools.product((0.5, 1.0, 2.0, 4.0), (0.0, 1.0, 2.0, 4.0, 8.0),
-                                                                   (False, True))
+    by_sentence: dict[float, tuple[float, float]] = {}
+    grid = [(t, w, pool, typed, sw)
+            for t, w, pool, sw in itertools.product((0.5, 1.0, 2.0, 4.0), (0.0, 1.0, 2.0, 4.0, 8.0), (False, True),
+                                                   (0.0, 2.0, 4.0, 8.0, 16.0, 32.0))
             for typed in ((1.0, 0.5, 0.25, 0.1) if pool else (1.0,))]
-    for temperature, weight, pool, typed in grid:
+    for temperature, weight, pool, typed, sentence_weight in grid:
         settings = ReaderSettings(args.reader_passages, temperature, weight, pool_overlapping=pool,
-                                  untyped_reading_weight=typed)
+                                  untyped_reading_weight=typed, sentence_weight=sentence_weight)
         probs, feats, f1s = score(settings)
         forced = float(f1s[answerable].mean())
         # prefer the setting whose pooled probability also separates answerable from unanswerable
@@ -221,14 +225,17 @@ def reader_stage(args: argparse.Namespace) -> dict:
         auc_like = float(np.mean(np.cumsum(ranked) / np.arange(1, len(ranked) + 1)))
         key = forced + 0.25 * auc_like
         by_pool[pool, typed] = max(by_pool.get((pool, typed), (0.0, 0.0)), (forced, auc_like))
+        by_sentence[sentence_weight] = max(by_sentence.get(sentence_weight, (0.0, 0.0)), (forced, auc_like))
         if best is None or key > best[0]:
             best = (key, settings, feats, f1s, forced, auc_like)
     _key, settings, feats, f1s, forced, auc_like = best
     for (pool, typed), (f, a) in by_pool.items():
         print(f"  pool overlapping spans {pool}, untyped reading weight {typed}: best forced F1 {100 * f:.2f} "
               f"(precision-at-rank {a:.3f})")
+    for sentence_weight, (f, a) in by_sentence.items():
+        print(f"  sentence weight {sentence_weight}: best forced F1 {100 * f:.2f} (precision-at-rank {a:.3f})")
     print(f"  temperature {settings.temperature}, retrieval weight {settings.retrieval_weight}, "
-          f"pool overlapping spans {settings.pool_overlapping}, "
+          f"pool overlapping spans {settings.pool_overlapping}, sentence weight {settings.sentence_weight}, "
           f"untyped reading weight {settings.untyped_reading_weight}: "
           f"forced F1 {100 * forced:.1f}, answerable precision-at-rank {auc_like:.3f}")
     correct = (f1s >= 0.5).astype(np.float64)
@@ -243,7 +250,7 @@ def reader_stage(args: argparse.Namespace) -> dict:
     gate = offtopic_gate(engine, questions, args)
     fitted = ReaderSettings(args.reader_passages, settings.temperature, settings.retrieval_weight,
                             (*(float(c) for c in cw), float(cb)), op["threshold"], settings.pool_overlapping,
-                            settings.untyped_reading_weight, gate["min_question_cosine"])
+                            settings.untyped_reading_weight, settings.sentence_weight, gate["min_question_cosine"])
     return {"settings": fitted,
             "meta": {"questions": len(questions), "forced_f1": round(100 * forced, 2), **op,
                      "unanswerable_share": args.unanswerable_share, "offtopic_gate": gate}}

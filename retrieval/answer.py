@@ -475,6 +475,9 @@ class ReaderSettings:
     # A pooled mention is named by its most probable reading, each reading's probability first multiplied by this
     # unless it is exactly an entity of the kind the question asks for ("where" -> a place): 1.0 = type-blind
     untyped_reading_weight: float = 1.0
+    # A span's logit gains this times (its sentence's cosine to the question - the best such cosine among the spans):
+    # the reader sees one passage at a time, the sentence vectors compare sentences across passages (fitted choice)
+    sentence_weight: float = 0.0
     # Off-topic gate: abstain when no retrieved passage is this similar to the question (dense cosine). SQuAD-style
     # calibration data has only on-topic questions, so the confidence curve cannot learn "the corpus is about
     # something else"; the gate is the 1st percentile of answerable calibration questions' best cosine.
@@ -485,6 +488,8 @@ class ReaderSettings:
             raise ValueError(f"reader confidence needs {len(READER_CONFIDENCE_FEATURES) + 1} coefficients")
         if not 0.0 < self.untyped_reading_weight <= 1.0:
             raise ValueError("untyped_reading_weight must be in (0, 1]")
+        if not 0.0 <= self.sentence_weight < math.inf:
+            raise ValueError("sentence_weight must be a finite number >= 0")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -492,6 +497,7 @@ class ReaderSettings:
             "confidence_features": list(READER_CONFIDENCE_FEATURES), "confidence": list(self.confidence_coef),
             "threshold": self.threshold, "min_question_cosine": self.min_question_cosine,
             "pool_overlapping": self.pool_overlapping, "untyped_reading_weight": self.untyped_reading_weight,
+            "sentence_weight": self.sentence_weight,
         }
 
     @classmethod
@@ -505,6 +511,7 @@ class ReaderSettings:
             threshold=float(obj["threshold"]), min_question_cosine=float(obj.get("min_question_cosine", 0.0)),
             pool_overlapping=bool(obj.get("pool_overlapping", False)),
             untyped_reading_weight=float(obj.get("untyped_reading_weight", 1.0)),
+            sentence_weight=float(obj.get("sentence_weight", 0.0)),
         )
 
     def value_confidence(self, value: ScoredValue, best_cosine: float) -> float:
@@ -538,6 +545,7 @@ class ReaderRow:
     coverage: float
     evidence: ReaderEvidence | None = None
     typed: bool = False  # exactly an index-time entity of the kind the question asks for
+    sentence_cosine: float | None = None  # cosine of the span's (first) sentence to the question, when known
 
 
 def _missing(tokens: set[str], keywords: Sequence[str], idf: dict[str, float]) -> float:
@@ -550,9 +558,12 @@ def _missing(tokens: set[str], keywords: Sequence[str], idf: dict[str, float]) -
 
 def reader_rows(
     question: str, hits: Sequence[Hit], spans: Sequence[Any], idf: dict[str, float],
-    tokenizer: TokenizerConfig | None = None,
+    tokenizer: TokenizerConfig | None = None, sentence_cosines: Sequence[Sequence[float]] | None = None,
 ) -> list[ReaderRow]:
-    """Place reader spans (offsets within ``hits[i].passage.text``) in their documents and sentences."""
+    """Place reader spans (offsets within ``hits[i].passage.text``) in their documents and sentences.
+
+    ``sentence_cosines[i][j]``: the question's cosine to sentence ``j`` of ``hits[i]`` (``Engine.sentence_cosines``).
+    """
     analysis = analyze_question(question, tokenizer)
     keywords, expected = analysis.keywords, analysis.expected - {"CLAUSE"}
     rows: list[ReaderRow] = []
@@ -564,9 +575,12 @@ def reader_rows(
         if (p.doc_id, start, end) in seen or not span.text.strip():
             continue
         seen.add((p.doc_id, start, end))
-        s0, s1 = next(((a, b) for a, b in p.sentences if a <= start < b), (p.start, p.end))
+        j, (s0, s1) = next(((j, (a, b)) for j, (a, b) in enumerate(p.sentences) if a <= start < b),
+                           (None, (p.start, p.end)))
         s1 = max(s1, next((b for a, b in p.sentences if a < end <= b), s1))
         sentence = p.text[s0 - p.start : s1 - p.start]
+        cosines = sentence_cosines[span.context_index] if sentence_cosines is not None else ()
+        sentence_cosine = float(cosines[j]) if j is not None and j < len(cosines) else None
         sentence_tokens = set(_tokens(sentence, tokenizer))
         cov = _coverage(sentence_tokens, keywords, idf)
         evidence = ReaderEvidence(
@@ -578,7 +592,8 @@ def reader_rows(
             sentence=sentence, sentence_start=s0, sentence_end=s1,
         )
         typed = any(c.start == start and c.end == end and c.kind in expected for c in p.candidates)
-        rows.append(ReaderRow(span.text, citation, span.score, span.null_score, hit.rank, cov, evidence, typed))
+        rows.append(ReaderRow(span.text, citation, span.score, span.null_score, hit.rank, cov, evidence, typed,
+                              sentence_cosine))
     return rows
 
 
@@ -630,11 +645,21 @@ def _pool_overlapping(
 
 def select_reader_answer(rows: Sequence[ReaderRow], settings: ReaderSettings) -> list[ScoredValue]:
     """Softmax over spans and the best no-answer option; overlapping readings of one mention pooled (when
-    ``pool_overlapping``), then values pooled by summing their mentions."""
+    ``pool_overlapping``), then values pooled by summing their mentions. With ``sentence_weight``, spans from
+    sentences less similar to the question than the best span's sentence lose logit (the best keeps its own, so
+    the balance against "no answer" stays the reader's); a row without a (finite) cosine counts as the best, i.e.
+    is not penalised (spans outside every stored sentence are rare)."""
     if not rows:
         return []
     t = max(settings.temperature, 1e-3)
     logits = np.asarray([r.span_score / t + settings.retrieval_weight / r.rank for r in rows])
+    if settings.sentence_weight > 0:
+        cos = [r.sentence_cosine if r.sentence_cosine is not None and math.isfinite(r.sentence_cosine) else None
+               for r in rows]
+        known = [c for c in cos if c is not None]
+        if known:
+            top_cos = max(known)
+            logits += settings.sentence_weight * np.asarray([0.0 if c is None else c - top_cos for c in cos])
     null = min(r.null_score for r in rows) / t + settings.retrieval_weight
     top = max(float(logits.max()), null)
     weights = np.exp(logits - top)

@@ -459,14 +459,20 @@ class Engine:
             self._reader = SpanReader(*paths)
         return self._reader
 
-    def _reader_values(self, question: str, hits: Sequence[Hit]) -> tuple[list[ScoredValue], Any, set[tuple[str, str]]]:
+    def _reader_values(
+        self, question: str, hits: Sequence[Hit], query_vector: np.ndarray
+    ) -> tuple[list[ScoredValue], Any, set[tuple[str, str]]]:
         """The reader's pooled values, its settings, and the values some passage gives as its own answer (its best
         span, preferred to "no answer"): what conflict reporting may cite as another source's answer."""
         settings = self.answer_model.reader
         assert settings is not None
         read = list(hits[: settings.passages])
         spans = self.reader.read(question, [h.passage.text for h in read], top_n=20)
-        values = select_reader_answer(reader_rows(question, read, spans, self.idf, self.tokenizer), settings)
+        # stored sentence vectors only: sentence_cosines' passage-score fallback is not what the weight was fitted on
+        use_cosines = settings.sentence_weight > 0 and self.sentence_vectors is not None
+        cosines = self.sentence_cosines(query_vector, read) if use_cosines else None
+        rows = reader_rows(question, read, spans, self.idf, self.tokenizer, cosines)
+        values = select_reader_answer(rows, settings)
         return values, settings, claimed_values(values, read, spans)
 
     def _sentence_cosine(self, passage: Passage, sentence_start: int, query_vector: np.ndarray) -> float | None:
@@ -516,7 +522,7 @@ class Engine:
         asserted: set[tuple[str, str]] | None = None  # the reader's claims; the heuristic path makes none
         if self.reader is not None and hits:
             analysis = analyze_question(question, self.tokenizer)
-            values, calib, asserted = self._reader_values(question, hits)
+            values, calib, asserted = self._reader_values(question, hits, query_vector)
             min_cosine = calib.min_question_cosine  # the reader's off-topic gate
         else:
             analysis, rows = collect_candidates(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 
 import pytest
 
@@ -167,3 +169,57 @@ def test_only_a_passages_own_answer_counts_as_a_claim() -> None:
     assert {v.key for v in values} == {"2000", "50", "9000"}
     assert claimed_values(values, hits, spans) == {("2000", "a")}
     assert claimed_values([], hits, spans) == set()
+
+
+def test_sentence_weight_moves_mass_to_the_sentence_most_like_the_question() -> None:
+    text = "In 1990 the town had 9,000 people. Officials said 2,000 people left on Tuesday."
+    cut = text.index("Officials")
+    sentences = ((100, 100 + cut - 1), (100 + cut, 100 + len(text)))
+    passage = Passage(0, "a", 100, 100 + len(text), text, sentences=sentences)
+    hits = [Hit(passage, 1.0, 1, dense_score=0.5, title="a")]
+    spans = [ReaderSpan(0, 21, 26, "9,000", score=9.0, null_score=5.0),
+             ReaderSpan(0, cut + 15, cut + 20, "2,000", score=8.5, null_score=5.0)]
+    rows = reader_rows("How many people left?", hits, spans, IDF, sentence_cosines=[[0.30, 0.70]])
+    assert [r.sentence_cosine for r in rows] == [pytest.approx(0.30), pytest.approx(0.70)]
+    blind = select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0))
+    weighted = select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0, sentence_weight=4.0))
+    assert blind[0].key == "9000" and weighted[0].key == "2000"
+    # the best sentence's span keeps its logit, so its odds against "no answer" are the reader's own
+    best_blind = next(v for v in blind if v.key == "2000")
+    assert weighted[0].prob > best_blind.prob
+    null_blind = 1.0 - sum(v.prob for v in blind)
+    null_weighted = 1.0 - sum(v.prob for v in weighted)
+    assert weighted[0].prob / null_weighted == pytest.approx(best_blind.prob / null_blind)
+    # without cosines (no sentence vectors) the weight changes nothing
+    plain_rows = reader_rows("How many people left?", hits, spans, IDF)
+    assert all(r.sentence_cosine is None for r in plain_rows)
+    assert [v.prob for v in select_reader_answer(plain_rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0,
+                                                                          sentence_weight=4.0))] == \
+        [pytest.approx(v.prob) for v in blind]
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+def test_sentence_weight_must_be_finite_and_not_negative(bad: float) -> None:
+    with pytest.raises(ValueError, match="sentence_weight"):
+        ReaderSettings(sentence_weight=bad)
+
+
+def test_settings_without_a_sentence_weight_load_as_zero() -> None:
+    obj = ReaderSettings(sentence_weight=8.0).to_json()
+    assert ReaderSettings.from_json(obj).sentence_weight == 8.0
+    del obj["sentence_weight"]  # an answerer.json fitted before the weight existed
+    assert ReaderSettings.from_json(obj).sentence_weight == 0.0
+
+
+def test_a_missing_or_broken_cosine_is_not_penalised_and_cannot_poison_the_softmax() -> None:
+    hits = [_hit(0, "a", "Officials said 2,000 people left.", 1), _hit(1, "b", "Some 50 people left.", 2)]
+    spans = [ReaderSpan(0, 15, 20, "2,000", score=8.0, null_score=2.0),
+             ReaderSpan(1, 5, 7, "50", score=8.0, null_score=2.0)]
+    settings = ReaderSettings(temperature=1.0, retrieval_weight=0.0, sentence_weight=4.0)
+    for broken in (float("nan"), None):
+        rows = reader_rows("How many people left?", hits, spans, IDF, sentence_cosines=[[0.2], [0.6]])
+        rows[1] = dataclasses.replace(rows[1], sentence_cosine=broken)
+        values = select_reader_answer(rows, settings)
+        assert all(math.isfinite(v.prob) for v in values)
+        # the other row is the best known cosine, so neither loses logit: equal spans, equal odds
+        assert values[0].prob == pytest.approx(values[1].prob)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -64,16 +66,57 @@ def test_peacekeepers_pooled_across_articles(seeds_engine: Engine) -> None:
 
 def test_disagreeing_sources_are_reported_and_agreeing_figures_are_not(seeds_engine: Engine) -> None:
     """The articles give different evacuation figures (10,000 from a separatist official, 3,100 from Russia's
-    defence ministry); "1991" and "the early 1990s" do not disagree."""
-    answer = seeds_engine.ask("How many people have been evacuated from Nagorno-Karabakh?")
-    assert answer.text is not None
+    defence ministry); "1991" and "the early 1990s" do not disagree. The 3,100 reading is just under the shipped
+    likelihood floor (about 0.19 of the answer's confidence; the floor of 0.2 is chosen by
+    ``eval/conflict_probe.py``), so the claim and agreement checks are exercised with the floor at 0.1."""
+    question = "How many people have been evacuated from Nagorno-Karabakh?"
+    default = seeds_engine.ask(question)
+    engine = copy.copy(seeds_engine)
+    engine.search_config = dataclasses.replace(seeds_engine.search_config, conflict_min_ratio=0.1)
+    answer = engine.ask(question)
+    assert answer.text is not None and answer.text == default.text
     figures = {normalize_value(answer.text).split()[0]} | {v.normalized.split()[0] for v in answer.conflicts}
     assert {"10000", "3100"} <= figures  # the answer is one, the other is reported as disagreeing
     answer_docs = {c.doc_id for c in answer.citations}
     for value in answer.conflicts:
         assert value.citations and {c.doc_id for c in value.citations} - answer_docs
+    floor = seeds_engine.search_config.conflict_min_ratio
+    assert all(v.score >= floor * default.score for v in default.conflicts)
+    assert {v.normalized for v in default.conflicts} <= {v.normalized for v in answer.conflicts}
     collapse = seeds_engine.ask("What year did the Soviet Union collapse?")
     assert collapse.text == "1991" and collapse.conflicts == []
+
+
+def test_reader_rows_carry_each_sentences_cosine_to_the_question(
+    seeds_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine hands the reader's selection the stored sentence vectors' cosines, aligned with the passages
+    read, so the fitted ``sentence_weight`` acts on the query path."""
+    import retrieval.engine as engine_module
+
+    if seeds_engine.reader is None:
+        pytest.skip("no trained reader installed")
+    settings = seeds_engine.answer_model.reader
+    assert settings is not None and settings.sentence_weight > 0  # the shipped fit uses it
+    seen = []
+    real = engine_module.reader_rows
+
+    def spy(question, hits, spans, idf, tokenizer=None, sentence_cosines=None):  # noqa: ANN001, ANN202
+        rows = real(question, hits, spans, idf, tokenizer, sentence_cosines)
+        seen.append((hits, sentence_cosines, rows))
+        return rows
+
+    monkeypatch.setattr(engine_module, "reader_rows", spy)
+    question = "Which city hosted the talks on reintegrating Karabakh into Azerbaijan?"
+    seeds_engine.ask(question)
+    ((hits, cosines, rows),) = seen
+    qv = seeds_engine.encode([question])[0]
+    assert cosines == seeds_engine.sentence_cosines(qv, hits)
+    assert rows
+    for r in rows:  # each span carries the cosine of the stored sentence it starts in
+        c = r.citation
+        own = seeds_engine._sentence_cosine(seeds_engine.passages[c.passage_id], c.sentence_start, qv)
+        assert own is not None and r.sentence_cosine == pytest.approx(own, abs=1e-6)
 
 
 def test_off_topic_question_abstains(seeds_engine: Engine) -> None:
