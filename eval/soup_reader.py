@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO / "eval"))
 
 
 def average_state_dicts(states: list[dict], weights: list[float]) -> dict:
-    """The weighted mean of each tensor (weights normalised to sum to 1); all states must have the same keys and
-    shapes. Integer tensors (position ids) are taken from the first state."""
+    """The weighted mean of each tensor (weights normalised to sum to 1). All states must have the same keys, shapes
+    and dtypes; a tensor that is not floating point (an index buffer) must be equal in all of them and is kept."""
     if not states or len(states) != len(weights):
         raise ValueError("one weight per checkpoint, at least one checkpoint")
     if any(w < 0 for w in weights) or sum(weights) <= 0:
@@ -41,9 +41,11 @@ def average_state_dicts(states: list[dict], weights: list[float]) -> dict:
     out = {}
     for k in states[0]:
         first = states[0][k]
-        if any(s[k].shape != first.shape for s in states[1:]):
-            raise ValueError(f"checkpoints disagree on the shape of {k}")
+        if any(s[k].shape != first.shape or s[k].dtype != first.dtype for s in states[1:]):
+            raise ValueError(f"checkpoints disagree on the shape or dtype of {k}")
         if not first.is_floating_point():
+            if any(not s[k].equal(first) for s in states[1:]):
+                raise ValueError(f"checkpoints disagree on the integer tensor {k}")
             out[k] = first.clone()
             continue
         acc = sum(s[k].double() * (w / total) for s, w in zip(states, weights))
@@ -59,17 +61,32 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _checked_inputs(runs: list[Path], weights: list[float], out: Path) -> list[Path]:
+    """The runs' checkpoint files, or a one-line exit saying what is wrong with the command."""
+    if len(weights) != len(runs):
+        raise SystemExit("--weights needs one number per run")
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise SystemExit("--weights must be >= 0 and not all 0")
+    paths = [run / "checkpoint.safetensors" for run in runs]
+    missing = [str(p) for p in paths + [run / "tokenizer.json" for run in runs[:1]] if not p.is_file()]
+    if missing:
+        raise SystemExit(f"not found: {', '.join(missing)}")
+    if any(out.resolve() == run.resolve() for run in runs):
+        raise SystemExit("--out must not be one of the input runs (it would be overwritten)")
+    return paths
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", type=Path, nargs="+", help="training output folders holding checkpoint.safetensors")
-    ap.add_argument("--weights", type=float, nargs="*", default=None, help="one per run (default: equal)")
+    ap.add_argument("--weights", type=float, nargs="+", default=None, help="one per run (default: equal)")
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--bench-data", type=Path, default=REPO.parent / "shared" / "bench-data")
     ap.add_argument("--eval-limit", type=int, default=1500)
     args = ap.parse_args()
     weights = args.weights or [1.0] * len(args.runs)
-    if len(weights) != len(args.runs):
-        raise SystemExit("--weights needs one number per run")
+    paths = _checked_inputs(args.runs, weights, args.out)
 
     import torch
     from safetensors.torch import load_file, save_file
@@ -79,9 +96,8 @@ def main() -> None:
     from train_reader import evaluate_onnx, export
 
     t0 = time.time()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    paths = [run / "checkpoint.safetensors" for run in args.runs]
     soup = average_state_dicts([load_file(str(p)) for p in paths], weights)
     model_dir = bundled_model_dir()
     model = AutoModelForQuestionAnswering.from_pretrained(str(model_dir))
