@@ -14,7 +14,6 @@ Writes ``checkpoint.safetensors``, ``reader-fp32.onnx``, ``reader-int8.onnx``, `
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -26,13 +25,18 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "eval"))
 
 
+def _weights_problem(weights: list[float]) -> str | None:
+    """What is wrong with averaging weights, if anything (shared by the function and the command line)."""
+    return "weights must be >= 0 and not all 0" if any(w < 0 for w in weights) or sum(weights) <= 0 else None
+
+
 def average_state_dicts(states: list[dict], weights: list[float]) -> dict:
     """The weighted mean of each tensor (weights normalised to sum to 1). All states must have the same keys, shapes
     and dtypes; a tensor that is not floating point (an index buffer) must be equal in all of them and is kept."""
     if not states or len(states) != len(weights):
         raise ValueError("one weight per checkpoint, at least one checkpoint")
-    if any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise ValueError("weights must be >= 0 and not all 0")
+    if problem := _weights_problem(weights):
+        raise ValueError(problem)
     keys = set(states[0])
     for s in states[1:]:
         if set(s) != keys:
@@ -53,20 +57,12 @@ def average_state_dicts(states: list[dict], weights: list[float]) -> dict:
     return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _checked_inputs(runs: list[Path], weights: list[float], out: Path) -> list[Path]:
     """The runs' checkpoint files, or a one-line exit saying what is wrong with the command."""
     if len(weights) != len(runs):
         raise SystemExit("--weights needs one number per run")
-    if any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise SystemExit("--weights must be >= 0 and not all 0")
+    if problem := _weights_problem(weights):
+        raise SystemExit(f"--{problem}")
     paths = [run / "checkpoint.safetensors" for run in runs]
     missing = [str(p) for p in paths + [run / "tokenizer.json" for run in runs[:1]] if not p.is_file()]
     if missing:
@@ -92,7 +88,7 @@ def main() -> None:
     from safetensors.torch import load_file, save_file
     from transformers import AutoModelForQuestionAnswering
 
-    from retrieval.encoders import bundled_model_dir
+    from retrieval.encoders import bundled_model_dir, file_sha256
     from train_reader import evaluate_onnx, export
 
     t0 = time.time()
@@ -110,7 +106,7 @@ def main() -> None:
         "int8": evaluate_onnx(int8, args.out / "tokenizer.json", args.bench_data, args.eval_limit),
         "int8_bytes": int8.stat().st_size,
     }
-    log = {"inputs": [{"checkpoint": str(p), "sha256": _sha256(p), "weight": w} for p, w in zip(paths, weights)],
+    log = {"inputs": [{"checkpoint": str(p), "sha256": file_sha256(p), "weight": w} for p, w in zip(paths, weights)],
            "results": results, "seconds": round(time.time() - t0)}
     (args.out / "soup_log.json").write_text(json.dumps(log, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(log, indent=1))
