@@ -6,6 +6,7 @@ model's start/end logits give the best span per window; the [CLS] logits give th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +33,17 @@ def _unmatched(span: str, mark: str, partner: str) -> bool:
     return span.count(mark) > span.count(partner)
 
 
+_CUT_ABBREVIATION = re.compile(r"\(?(?:[A-Za-z]\.)+[A-Za-z]")  # "p.m", "U.S": an abbreviation short of its last "."
+
+
 def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     """``text[start:end]`` without edge punctuation that belongs to the sentence, not the answer: a trailing comma
     or full stop (not an abbreviation's: "p.m.", "U.S."), a closing quote or bracket it never opened, an opening one
-    it never closes. Wordpiece spans often take these along ("Azerbaijan's internal affair\".")."""
+    it never closes. Wordpiece spans often take these along ("Azerbaijan's internal affair\".") and as often stop
+    one token short of an abbreviation's last full stop ("1 p.m" for "1 p.m."), which is put back."""
+    words = text[start:end].split()
+    if words and end < len(text) and text[end] == "." and _CUT_ABBREVIATION.fullmatch(words[-1]):
+        end += 1
     while True:
         while end > start and text[end - 1].isspace():
             end -= 1

@@ -29,6 +29,24 @@ def test_trim_span_drops_only_the_sentence_punctuation(span: str, expected: str)
     assert text[start:end] == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "span", "expected"),
+    [
+        ("at 1 p.m. local time", "1 p.m", "1 p.m."),  # the wordpiece span stopped before the last full stop
+        ("said the U.S. on Monday", "the U.S", "the U.S."),
+        ("ended at 5 p.m.", "5 p.m", "5 p.m."),
+        ("in Washington D.C. today", "D.C", "D.C."),
+        ("the end of 2023. Then", "2023", "2023"),  # a sentence's full stop is not taken
+        ("he met Putin. Later", "Putin", "Putin"),
+        ("ratio a.b", "a.b", "a.b"),  # no full stop after it: nothing to complete
+    ],
+)
+def test_trim_span_completes_a_cut_abbreviation(text: str, span: str, expected: str) -> None:
+    start = text.index(span)
+    a, b = trim_span(text, start, start + len(span))
+    assert text[a:b] == expected
+
+
 def test_trim_span_never_inverts() -> None:
     for span in [".", ",", "\"", "(", "\u201d", ". ,"]:
         start, end = trim_span(span, 0, len(span))
