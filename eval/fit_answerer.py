@@ -280,6 +280,9 @@ def offtopic_gate(engine: Engine, questions: list, args: argparse.Namespace) -> 
     return out
 
 
+SHIPPED_ANSWERER = REPO / "retrieval" / "data" / "answerer.json"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bench-data", type=Path, default=REPO.parent / "shared" / "bench-data")
@@ -287,7 +290,7 @@ def main() -> None:
     ap.add_argument("--max-questions", type=int, default=4000)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--keep-f1", type=float, default=0.9, help="share of answerable F1 the threshold must keep")
-    ap.add_argument("--out", type=Path, default=REPO / "retrieval" / "data" / "answerer.json")
+    ap.add_argument("--out", type=Path, default=SHIPPED_ANSWERER)
     ap.add_argument("--stage", choices=("heuristic", "reader", "gate", "all"), default="all",
                     help="gate: only refit the reader's off-topic gate (part of the reader stage)")
     ap.add_argument("--reader-dir", type=Path, default=REPO / ".cache" / "reader")
@@ -300,7 +303,8 @@ def main() -> None:
     if args.stage in ("gate", "reader"):  # replace only the reader part of the fitted answerer
         from dataclasses import replace
 
-        current = AnswerModel.load(args.out)
+        # a partial refit keeps the rest of ``--out``; a new file starts from the shipped one
+        current = AnswerModel.load(args.out if args.out.is_file() else SHIPPED_ANSWERER)
         if args.stage == "gate":
             calib, engine = _reader_calibration(args)
             gate = offtopic_gate(engine, calib.questions, args)

@@ -172,9 +172,32 @@ def _negatives(pos: list[dict], fraction: float, make, rng: random.Random) -> li
     return out
 
 
+def shared_groups(pos: list[dict], fraction: float, size: int, paragraphs_of, rng: random.Random) -> list[dict]:
+    """Shared-normalisation groups (Clark & Gardner 2018): for ``fraction`` of the answerable records, a copy of the
+    record and up to ``size - 1`` other paragraphs of its article that lack the answer ("no answer" there), all
+    with one ``group`` id. Trained with one softmax over the group's windows, the reader's scores become comparable
+    across passages, which is how the engine uses them (one softmax over the spans of its top passages). No random
+    draws when ``fraction`` is 0, so earlier stages' data is unchanged."""
+    out: list[dict] = []
+    for ex in pos if fraction else []:
+        if rng.random() >= fraction:
+            continue
+        paragraphs = paragraphs_of(ex)
+        others = [k for k in range(len(paragraphs)) if k != ex["par"]
+                  and ex["a"].lower() not in paragraphs[k]["context"].lower()]
+        picked = rng.sample(others, min(len(others), size - 1))
+        if not picked:
+            continue
+        gid = out[-1]["group"] + 1 if out else 0
+        out.append({**ex, "group": gid})
+        out.extend({"q": ex["q"], "c": paragraphs[k]["context"], "s": -1, "a": None, "group": gid} for k in picked)
+    return out
+
+
 def load_examples(
     bench: Path, n_questions: int, distractors: float = 0.0, v2_repeats: int = 1, skip: int = 0, swaps: float = 0.0,
     deletions: float = 0.0, context_swaps: float = 0.0, v2_parts: tuple[str, ...] = ("reader",),
+    shared: float = 0.0, shared_size: int = 3,
 ) -> list[dict]:
     """(question, context, answer_start, answer_text | None) records.
 
@@ -189,6 +212,10 @@ def load_examples(
     ``distractors``: for this fraction of the answerable questions, also add the question paired with another
     paragraph of the same article that does not contain the answer, labelled "no answer". The open-corpus
     reader sees mostly such passages, so its scores must say "not here" for them.
+
+    ``shared``: for this fraction of the answerable questions, the question is also read over up to
+    ``shared_size - 1`` other paragraphs of its article that lack the answer, and all its windows share one softmax
+    in training (``group`` key, see ``shared_groups`` and ``shared_norm_loss``).
     """
     rng = random.Random(SEED)
     train = json.loads((bench / "squad" / "train-v1.1.json").read_text(encoding="utf-8"))
@@ -220,17 +247,19 @@ def load_examples(
     in_context = _negatives(
         pos, context_swaps, lambda ex: unanswerable(context_entity_swap(ex["q"], ex["c"], ex["a"], rng), ex["c"]), rng
     )
+    grouped = shared_groups(pos, shared, shared_size, lambda ex: train["data"][ex["art"]]["paragraphs"], rng)
     v2 = json.loads((bench / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))
     neg = [
         unanswerable(qa["question"], p["context"])
         for art in v2["data"] if reader_split(art["title"]) in v2_parts
         for p in art["paragraphs"] for qa in p["qas"] if not qa["answers"]
     ]
-    examples = pos + hard + swapped + deleted + in_context + neg * max(1, v2_repeats)
+    examples = pos + hard + swapped + deleted + in_context + neg * max(1, v2_repeats) + grouped
     rng.shuffle(examples)
     print(f"examples: {len(pos)} answerable (SQuAD v1.1 train), {len(hard)} same-article distractor paragraphs, "
           f"{len(swapped)} entity-swapped questions, {len(deleted)} answer sentences deleted, "
-          f"{len(in_context)} in-context entity swaps, {len(neg)} x{max(1, v2_repeats)} unanswerable (v2.0 articles: {', '.join(v2_parts)})")
+          f"{len(in_context)} in-context entity swaps, {len(neg)} x{max(1, v2_repeats)} unanswerable (v2.0 articles: {', '.join(v2_parts)}), "
+          f"{len(grouped)} shared-softmax paragraphs")
     return examples
 
 
@@ -254,7 +283,9 @@ def featurize(tokenizer, examples: list[dict]) -> list[dict]:
                 if offsets[ctx[0]][0] <= a0 and offsets[ctx[-1]][1] >= a1:
                     start_tok = next(k for k in ctx if offsets[k][1] > a0)
                     end_tok = next(k for k in reversed(ctx) if offsets[k][0] < a1)
-            feats.append({"ids": enc["input_ids"][j], "tt": enc["token_type_ids"][j], "s": start_tok, "e": end_tok})
+            group = ex.get("group")
+            feats.append({"ids": enc["input_ids"][j], "tt": enc["token_type_ids"][j], "s": start_tok, "e": end_tok,
+                          "g": -1 - len(feats) if group is None else group})
     return feats
 
 
@@ -263,6 +294,50 @@ def batches(feats: list[dict], batch_size: int, rng: random.Random) -> list[list
     groups = [[feats[k] for k in order[i : i + batch_size]] for i in range(0, len(order), batch_size)]
     rng.shuffle(groups)
     return groups
+
+
+def group_batches(feats: list[dict], batch_size: int, rng: random.Random) -> list[list[dict]]:
+    """Like ``batches``, but the windows of one shared-softmax group always travel together (a group larger than
+    ``batch_size`` is a batch of its own)."""
+    groups: dict[int, list[dict]] = {}
+    for f in feats:
+        groups.setdefault(f["g"], []).append(f)
+    order = sorted(groups.values(), key=lambda g: (max(len(f["ids"]) for f in g), rng.random()))
+    out: list[list[dict]] = []
+    current: list[dict] = []
+    for g in order:
+        if current and len(current) + len(g) > batch_size:
+            out.append(current)
+            current = []
+        current = current + g
+    if current:
+        out.append(current)
+    rng.shuffle(out)
+    return out
+
+
+def shared_norm_loss(start_logits, end_logits, mask, starts, ends, groups):
+    """Mean over groups of the start and end negative log-likelihoods, each under one softmax over every real
+    (unpadded) position of the group's windows. The target is the answer's start (end) token in every window that
+    holds it, or every window's [CLS] when none does ("no answer"). A group of one unpadded window is the usual
+    cross-entropy."""
+    import torch
+
+    losses = []
+    valid = mask.bool()
+    for g in torch.unique(groups):
+        rows = (groups == g).nonzero(as_tuple=True)[0]
+        for logits, target in ((start_logits, starts), (end_logits, ends)):
+            lg = logits[rows].float().masked_fill(~valid[rows], float("-inf"))
+            t = target[rows]
+            hit = torch.zeros_like(valid[rows])
+            if bool((t > 0).any()):
+                hit[(t > 0).nonzero(as_tuple=True)[0], t[t > 0]] = True
+            else:
+                hit[:, 0] = True
+            target_mass = torch.logsumexp(lg.masked_fill(~hit, float("-inf")).flatten(), 0)
+            losses.append(torch.logsumexp(lg.flatten(), 0) - target_mass)
+    return torch.stack(losses).mean()
 
 
 def collate(group: list[dict]):
@@ -277,7 +352,8 @@ def collate(group: list[dict]):
         ids[r, :n] = torch.tensor(f["ids"])
         tt[r, :n] = torch.tensor(f["tt"])
         mask[r, :n] = 1
-    return ids, mask, tt, torch.tensor([f["s"] for f in group]), torch.tensor([f["e"] for f in group])
+    return (ids, mask, tt, torch.tensor([f["s"] for f in group]), torch.tensor([f["e"] for f in group]),
+            torch.tensor([f.get("g", -1 - r) for r, f in enumerate(group)]))
 
 
 def export(model, out_dir: Path) -> tuple[Path, Path]:
@@ -354,6 +430,9 @@ def main() -> None:
                     help="fraction of questions also paired with their paragraph minus the answer's sentence, no answer")
     ap.add_argument("--context-swaps", type=float, default=0.0,
                     help="fraction of questions also given a name swapped for another of the same paragraph, no answer")
+    ap.add_argument("--shared", type=float, default=0.0,
+                    help="fraction of questions also read over other paragraphs of their article under one softmax")
+    ap.add_argument("--shared-size", type=int, default=3, help="paragraphs per shared-softmax group (with the gold one)")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this safetensors checkpoint of a previous run instead of all-MiniLM-L6-v2")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
@@ -383,12 +462,13 @@ def main() -> None:
         model.load_state_dict(load_file(str(args.init)))
     examples = load_examples(
         args.bench_data, args.questions, args.distractors, args.v2_repeats, args.skip_questions, args.swaps,
-        args.deletions, args.context_swaps, v2_parts,
+        args.deletions, args.context_swaps, v2_parts, args.shared, args.shared_size,
     )
     feats = featurize(tokenizer, examples)
     rng = random.Random(SEED)
     n_epochs = max(1, math.ceil(args.epochs))
-    plan = [batches(feats, args.batch_size, rng) for _ in range(n_epochs)]
+    make_batches = group_batches if args.shared else batches
+    plan = [make_batches(feats, args.batch_size, rng) for _ in range(n_epochs)]
     steps = [b for epoch in plan for b in epoch][: int(len(plan[0]) * args.epochs)]
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     settings.update(windows=len(feats), steps=len(steps), max_len=MAX_LEN, stride=STRIDE, seed=SEED,
@@ -408,10 +488,13 @@ def main() -> None:
     t0 = time.time()
     running = 0.0
     for step, group in enumerate(steps, start=1):
-        ids, mask, tt, s, e = collate(group)
+        ids, mask, tt, s, e, g = collate(group)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
             out = model(input_ids=ids, attention_mask=mask, token_type_ids=tt)
-        loss = (loss_fn(out.start_logits.float(), s) + loss_fn(out.end_logits.float(), e)) / 2
+        if args.shared:
+            loss = shared_norm_loss(out.start_logits, out.end_logits, mask, s, e, g)
+        else:
+            loss = (loss_fn(out.start_logits.float(), s) + loss_fn(out.end_logits.float(), e)) / 2
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()

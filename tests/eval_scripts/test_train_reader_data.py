@@ -88,3 +88,65 @@ def test_training_refuses_the_article_parts_kept_for_fitting_and_reporting(train
     monkeypatch.setattr("sys.argv", ["train_reader.py", "--v2-parts", parts])
     with pytest.raises(SystemExit, match="never trained on"):
         train_reader.main()
+
+
+def _paragraphs() -> list[dict]:
+    return [{"context": "Yevlakh hosted the talks on Thursday."}, {"context": "Baku said the war was over."},
+            {"context": "Stepanakert's airport was crowded."}, {"context": "The talks were in Yevlakh, officials said."}]
+
+
+def test_shared_groups_pair_the_gold_paragraph_with_others_that_lack_the_answer(train_reader) -> None:
+    pos = [{"q": "Where were the talks?", "c": _paragraphs()[0]["context"], "s": 0, "a": "Yevlakh", "art": 0, "par": 0}]
+    out = train_reader.shared_groups(pos * 3, 1.0, 3, lambda ex: _paragraphs(), random.Random(0))
+    assert {o["group"] for o in out} == {0, 1, 2}
+    for gid in range(3):
+        group = [o for o in out if o["group"] == gid]
+        assert [o["a"] for o in group] == ["Yevlakh", None, None]  # the gold record, then two "no answer" ones
+        assert all("Yevlakh" not in o["c"] for o in group[1:])  # paragraph 3 also says Yevlakh: never a negative
+    assert train_reader.shared_groups(pos, 0.0, 3, lambda ex: _paragraphs(), random.Random(0)) == []
+
+
+def test_group_batches_keep_each_group_whole_and_every_window_once(train_reader) -> None:
+    rng = random.Random(0)
+    feats = [{"ids": [0] * rng.randint(5, 40), "g": g} for g in range(12) for _ in range(rng.randint(1, 5))]
+    feats += [{"ids": [0] * 7, "g": -1 - k} for k in range(9)]  # singletons
+    out = train_reader.group_batches(feats, 8, random.Random(1))
+    assert sorted(id(f) for b in out for f in b) == sorted(id(f) for f in feats)
+    home = {}
+    for i, b in enumerate(out):
+        assert len(b) <= 8 or len({f["g"] for f in b}) == 1
+        for f in b:
+            assert home.setdefault(f["g"], i) == i
+
+
+def test_shared_norm_loss_is_cross_entropy_for_single_windows(train_reader) -> None:
+    torch = pytest.importorskip("torch")
+    g = torch.Generator().manual_seed(0)
+    start, end = torch.randn(4, 10, generator=g), torch.randn(4, 10, generator=g)
+    s, e = torch.tensor([3, 0, 5, 1]), torch.tensor([4, 0, 7, 2])
+    mask = torch.ones(4, 10, dtype=torch.long)
+    ce = torch.nn.functional.cross_entropy
+    expected = (ce(start, s) + ce(end, e)) / 2
+    got = train_reader.shared_norm_loss(start, end, mask, s, e, torch.tensor([-1, -2, -3, -4]))
+    assert torch.allclose(got, expected, atol=1e-6)
+
+
+def test_shared_norm_loss_normalises_over_the_group_and_ignores_padding(train_reader) -> None:
+    torch = pytest.importorskip("torch")
+    g = torch.Generator().manual_seed(1)
+    start, end = torch.randn(3, 6, generator=g), torch.randn(3, 6, generator=g)
+    mask = torch.tensor([[1] * 6, [1] * 4 + [0] * 2, [1] * 5 + [0]])
+    s, e = torch.tensor([2, 0, 0]), torch.tensor([3, 0, 0])  # the answer is in window 0 only
+    groups = torch.tensor([7, 7, 7])
+
+    def nll(logits, row, pos):
+        flat = torch.cat([logits[r, : int(mask[r].sum())] for r in range(3)])
+        return torch.logsumexp(flat, 0) - logits[row, pos]
+
+    expected = (nll(start, 0, 2) + nll(end, 0, 3)) / 2
+    assert torch.allclose(train_reader.shared_norm_loss(start, end, mask, s, e, groups), expected, atol=1e-6)
+    # no window holds the answer: the target is every window's [CLS]
+    zero = torch.zeros(3, dtype=torch.long)
+    flat = [torch.cat([x[r, : int(mask[r].sum())] for r in range(3)]) for x in (start, end)]
+    no_answer = sum(torch.logsumexp(f, 0) - torch.logsumexp(x[:, 0], 0) for f, x in zip(flat, (start, end))) / 2
+    assert torch.allclose(train_reader.shared_norm_loss(start, end, mask, zero, zero, groups), no_answer, atol=1e-6)
