@@ -304,7 +304,9 @@ def main() -> None:
         from dataclasses import replace
 
         # a partial refit keeps the rest of ``--out``; a new file starts from the shipped one
-        current = AnswerModel.load(args.out if args.out.is_file() else SHIPPED_ANSWERER)
+        start_from = args.out if args.out.is_file() else SHIPPED_ANSWERER
+        print(f"refitting the reader part of {start_from} (the rest is kept) into {args.out}")
+        current = AnswerModel.load(start_from)
         if args.stage == "gate":
             calib, engine = _reader_calibration(args)
             gate = offtopic_gate(engine, calib.questions, args)

@@ -487,7 +487,9 @@ def main() -> None:
     signal.signal(signal.SIGUSR1, lambda *_: stop_requested.append(True))  # graceful early stop, then export
     t0 = time.time()
     running = 0.0
+    windows_done = 0
     for step, group in enumerate(steps, start=1):
+        windows_done += len(group)  # group batches may be short of --batch-size
         ids, mask, tt, s, e, g = collate(group)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
             out = model(input_ids=ids, attention_mask=mask, token_type_ids=tt)
@@ -502,7 +504,7 @@ def main() -> None:
         opt.zero_grad()
         running += float(loss.detach())
         if step % 50 == 0:
-            rate = step * args.batch_size / (time.time() - t0)
+            rate = windows_done / (time.time() - t0)
             rec = {"step": step, "of": len(steps), "loss": running / 50, "lr": sched.get_last_lr()[0],
                    "windows_per_s": round(rate, 2), "elapsed_s": round(time.time() - t0)}
             log.write(json.dumps(rec) + "\n")

@@ -33,7 +33,7 @@ def _unmatched(span: str, mark: str, partner: str) -> bool:
     return span.count(mark) > span.count(partner)
 
 
-_CUT_ABBREVIATION = re.compile(r"\(?(?:[A-Za-z]\.)+[A-Za-z]")  # "p.m", "U.S": an abbreviation short of its last "."
+_CUT_ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")  # "p.m", "U.S": an abbreviation short of its last "."
 
 
 def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -42,7 +42,11 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     it never closes. Wordpiece spans often take these along ("Azerbaijan's internal affair\".") and as often stop
     one token short of an abbreviation's last full stop ("1 p.m" for "1 p.m."), which is put back."""
     words = text[start:end].split()
-    if words and end < len(text) and text[end] == "." and _CUT_ABBREVIATION.fullmatch(words[-1]):
+    if (
+        words and end < len(text) and text[end] == "."
+        and (end + 1 == len(text) or not text[end + 1].isalnum())  # "U.S" in "U.S.A." is not cut short
+        and _CUT_ABBREVIATION.fullmatch(words[-1].lstrip("".join(_OPENERS)))
+    ):
         end += 1
     while True:
         while end > start and text[end - 1].isspace():

@@ -103,18 +103,22 @@ def test_shared_groups_pair_the_gold_paragraph_with_others_that_lack_the_answer(
         group = [o for o in out if o["group"] == gid]
         assert [o["a"] for o in group] == ["Yevlakh", None, None]  # the gold record, then two "no answer" ones
         assert all("Yevlakh" not in o["c"] for o in group[1:])  # paragraph 3 also says Yevlakh: never a negative
-    assert train_reader.shared_groups(pos, 0.0, 3, lambda ex: _paragraphs(), random.Random(0)) == []
+    rng = random.Random(0)
+    state = rng.getstate()
+    assert train_reader.shared_groups(pos, 0.0, 3, lambda ex: _paragraphs(), rng) == []
+    assert rng.getstate() == state  # no draws: runs without --shared keep the data of earlier stages
 
 
 def test_group_batches_keep_each_group_whole_and_every_window_once(train_reader) -> None:
     rng = random.Random(0)
     feats = [{"ids": [0] * rng.randint(5, 40), "g": g} for g in range(12) for _ in range(rng.randint(1, 5))]
     feats += [{"ids": [0] * 7, "g": -1 - k} for k in range(9)]  # singletons
+    feats += [{"ids": [0] * 9, "g": 99} for _ in range(12)]  # larger than a batch: a batch of its own
     out = train_reader.group_batches(feats, 8, random.Random(1))
     assert sorted(id(f) for b in out for f in b) == sorted(id(f) for f in feats)
     home = {}
     for i, b in enumerate(out):
-        assert len(b) <= 8 or len({f["g"] for f in b}) == 1
+        assert len(b) <= 8 or {f["g"] for f in b} == {99}
         for f in b:
             assert home.setdefault(f["g"], i) == i
 
@@ -150,3 +154,25 @@ def test_shared_norm_loss_normalises_over_the_group_and_ignores_padding(train_re
     flat = [torch.cat([x[r, : int(mask[r].sum())] for r in range(3)]) for x in (start, end)]
     no_answer = sum(torch.logsumexp(f, 0) - torch.logsumexp(x[:, 0], 0) for f, x in zip(flat, (start, end))) / 2
     assert torch.allclose(train_reader.shared_norm_loss(start, end, mask, zero, zero, groups), no_answer, atol=1e-6)
+
+
+def test_featurize_gives_grouped_windows_their_group_and_every_other_window_its_own(train_reader) -> None:
+    pytest.importorskip("transformers")
+    from transformers import AutoTokenizer
+
+    from retrieval.encoders import bundled_model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(str(bundled_model_dir()))
+    long_context = " ".join(["Talks on the future of the region were held in Yevlakh on Thursday."] * 40)
+    examples = [
+        {"q": "Where were talks held?", "c": long_context, "s": 47, "a": "Yevlakh", "group": 0},
+        {"q": "Where were talks held?", "c": "Baku said the war was over.", "s": -1, "a": None, "group": 0},
+        {"q": "Where were talks held?", "c": long_context, "s": 47, "a": "Yevlakh"},
+        {"q": "Where were talks held?", "c": "Baku said the war was over.", "s": -1, "a": None},
+    ]
+    feats = train_reader.featurize(tokenizer, examples)
+    long_windows = sum(1 for f in feats if f["g"] == 0) - 1
+    assert long_windows > 1  # the long paragraph was cut into strided windows
+    ungrouped = [f["g"] for f in feats if f["g"] != 0]
+    assert len(ungrouped) == long_windows + 1 and len(set(ungrouped)) == len(ungrouped)
+    assert all(g < 0 for g in ungrouped)  # never a group id
