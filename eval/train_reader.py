@@ -160,9 +160,9 @@ def context_entity_swap(question: str, context: str, answer: str, rng: random.Ra
     return question[:start] + rng.choice(sorted(options)) + question[end:]
 
 
-def _negatives(pos: list[dict], fraction: float, make, rng: random.Random) -> list[dict]:
-    """For ``fraction`` of the answerable records, ``make(record)`` (a "no answer" record, or None to skip). No
-    random draws when ``fraction`` is 0, so runs without a kind reproduce the data of the stages before it."""
+def _negatives(pos: list[dict], fraction: float, make, rng: random.Random) -> list:
+    """For ``fraction`` of the answerable records, ``make(record)`` (what it makes, or None to skip). No random
+    draws when ``fraction`` is 0, so runs without a kind reproduce the data of the stages before it."""
     out = []
     for ex in pos if fraction else []:
         if rng.random() < fraction:
@@ -176,22 +176,19 @@ def shared_groups(pos: list[dict], fraction: float, size: int, paragraphs_of, rn
     """Shared-normalisation groups (Clark & Gardner 2018): for ``fraction`` of the answerable records, a copy of the
     record and up to ``size - 1`` other paragraphs of its article that lack the answer ("no answer" there), all
     with one ``group`` id. Trained with one softmax over the group's windows, the reader's scores become comparable
-    across passages, which is how the engine uses them (one softmax over the spans of its top passages). No random
-    draws when ``fraction`` is 0, so earlier stages' data is unchanged."""
-    out: list[dict] = []
-    for ex in pos if fraction else []:
-        if rng.random() >= fraction:
-            continue
+    across passages, which is how the engine uses them (one softmax over the spans of its top passages)."""
+
+    def group(ex: dict) -> list[dict] | None:
         paragraphs = paragraphs_of(ex)
         others = [k for k in range(len(paragraphs)) if k != ex["par"]
                   and ex["a"].lower() not in paragraphs[k]["context"].lower()]
         picked = rng.sample(others, min(len(others), size - 1))
         if not picked:
-            continue
-        gid = out[-1]["group"] + 1 if out else 0
-        out.append({**ex, "group": gid})
-        out.extend({"q": ex["q"], "c": paragraphs[k]["context"], "s": -1, "a": None, "group": gid} for k in picked)
-    return out
+            return None
+        return [ex] + [{"q": ex["q"], "c": paragraphs[k]["context"], "s": -1, "a": None} for k in picked]
+
+    return [{**record, "group": gid} for gid, records in enumerate(_negatives(pos, fraction, group, rng))
+            for record in records]
 
 
 def load_examples(
@@ -353,7 +350,7 @@ def collate(group: list[dict]):
         tt[r, :n] = torch.tensor(f["tt"])
         mask[r, :n] = 1
     return (ids, mask, tt, torch.tensor([f["s"] for f in group]), torch.tensor([f["e"] for f in group]),
-            torch.tensor([f.get("g", -1 - r) for r, f in enumerate(group)]))
+            torch.tensor([f["g"] for f in group]))
 
 
 def export(model, out_dir: Path) -> tuple[Path, Path]:
