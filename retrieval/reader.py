@@ -40,7 +40,8 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     """``text[start:end]`` without edge punctuation that belongs to the sentence, not the answer: a trailing comma
     or full stop (not an abbreviation's: "p.m.", "U.S."), a closing quote or bracket it never opened, an opening one
     it never closes. Wordpiece spans often take these along ("Azerbaijan's internal affair\".") and as often stop
-    one token short of an abbreviation's last full stop ("1 p.m" for "1 p.m."), which is put back."""
+    one token short of an abbreviation's last full stop ("1 p.m" for "1 p.m."), which is put back, or of the quote
+    they opened inside ("mistaken them for \u201cillegal groups" for "... groups.\u201d"), which is closed."""
     words = text[start:end].split()
     if (
         words and end < len(text) and text[end] == "."
@@ -64,7 +65,20 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
         elif first in _OPENERS and _unmatched(span, first, _OPENERS[first]):
             start += 1
         else:
-            return start, end
+            return start, _close_inner_quote(text, start, end)
+
+
+def _close_inner_quote(text: str, start: int, end: int) -> int:
+    """``end`` moved past the closing mark (and a "." / "," / "!" / "?" just inside it) of a quote or bracket the span
+    opened inside but stopped short of; unchanged when that mark does not follow at once."""
+    span = text[start:end]
+    for opener, closer in _OPENERS.items():
+        if opener not in span[1:] or not _unmatched(span, opener, closer):
+            continue
+        tail = end + 1 if text[end : end + 1] in {".", ",", "!", "?"} else end
+        if text[tail : tail + 1] == closer:
+            return tail + 1
+    return end
 
 
 @dataclass(frozen=True)

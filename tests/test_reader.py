@@ -49,6 +49,24 @@ def test_trim_span_completes_a_cut_abbreviation(text: str, span: str, expected: 
     assert text[a:b] == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "span", "expected"),
+    [
+        ("fired having mistaken them for \u201cillegal groups.\u201d Then", "mistaken them for \u201cillegal groups",
+         "mistaken them for \u201cillegal groups.\u201d"),  # the quote it opened is closed, with the stop inside it
+        ("he said \"no way\" and left", "said \"no way", "said \"no way\""),
+        ("a (big one) here", "a (big one", "a (big one)"),
+        ("a (big one here", "a (big", "a (big"),  # no closing mark right after: left as read
+        ("he said \u201cno\u201d again", "\u201cno", "no"),  # an opener at the edge still goes
+        ("the \u201cfull-scale aggression\u201d against", "the \u201cfull-scale aggression\u201d", "the \u201cfull-scale aggression\u201d"),
+    ],
+)
+def test_trim_span_closes_a_quote_it_opened(text: str, span: str, expected: str) -> None:
+    start = text.index(span)
+    a, b = trim_span(text, start, start + len(span))
+    assert text[a:b] == expected
+
+
 def test_trim_span_never_inverts() -> None:
     for span in [".", ",", "\"", "(", "\u201d", ". ,"]:
         start, end = trim_span(span, 0, len(span))
