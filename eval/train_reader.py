@@ -160,6 +160,60 @@ def context_entity_swap(question: str, context: str, answer: str, rng: random.Ra
     return question[:start] + rng.choice(sorted(options)) + question[end:]
 
 
+_ANTONYM_PAIRS = [
+    ("largest", "smallest"), ("biggest", "smallest"), ("highest", "lowest"), ("first", "last"), ("most", "least"),
+    ("more", "less"), ("earliest", "latest"), ("oldest", "newest"), ("longest", "shortest"), ("best", "worst"),
+    ("before", "after"), ("increase", "decrease"), ("increased", "decreased"), ("north", "south"),
+    ("northern", "southern"), ("east", "west"), ("eastern", "western"), ("win", "lose"), ("won", "lost"),
+    ("maximum", "minimum"), ("major", "minor"), ("early", "late"), ("inside", "outside"), ("upper", "lower"),
+    ("positive", "negative"), ("public", "private"), ("strong", "weak"), ("large", "small"), ("high", "low"),
+    ("older", "younger"), ("above", "below"), ("began", "ended"), ("internal", "external"), ("legal", "illegal"),
+    ("male", "female"), ("ancient", "modern"), ("hot", "cold"), ("wealthiest", "poorest"), ("richest", "poorest"),
+    ("greatest", "least"), ("fastest", "slowest"), ("heaviest", "lightest"), ("youngest", "oldest"),
+    ("accepted", "rejected"), ("allowed", "forbade"), ("supported", "opposed"), ("success", "failure"),
+    ("successful", "unsuccessful"),
+]
+_ANTONYMS = {a: b for a, b in _ANTONYM_PAIRS} | {b: a for a, b in _ANTONYM_PAIRS if b not in dict(_ANTONYM_PAIRS)}
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def antonym_swap(question: str, context: str, rng: random.Random) -> str | None:
+    """An unanswerable variant of ``question``: one word replaced by its antonym ("largest" -> "smallest"), SQuAD
+    2.0's second commonest kind of unanswerable question. Only when the context never uses the antonym, so the
+    swapped question cannot be answered there by the mirror-image fact. None when no word of the list is present."""
+    low_context = context.lower()
+    found = [m for m in _WORD.finditer(question)  # a capital past the first word is a name ("Early Action")
+             if m.group(0).lower() in _ANTONYMS and (m.start() == 0 or m.group(0).islower())]
+    found = [m for m in found if not re.search(rf"\b{_ANTONYMS[m.group(0).lower()]}\b", low_context)]
+    if not found:
+        return None
+    m = rng.choice(found)
+    swap = _ANTONYMS[m.group(0).lower()]
+    if m.group(0)[0].isupper():
+        swap = swap.capitalize()
+    return question[: m.start()] + swap + question[m.end():]
+
+
+_AUXILIARY = re.compile(r"\b(is|was|are|were|did|does|do|can|could|will|would|has|have|had|should|must)\b\s+(?=\w)")
+_IRREGULAR_NEGATIVES = {"can": "can't", "will": "won't"}
+_NEGATION = re.compile(r"\b(not|never|no)\b|n't\b", re.IGNORECASE)
+
+
+def negate_question(question: str, context: str) -> str | None:
+    """An unanswerable variant of ``question`` with its first auxiliary verb negated ("What year was the college
+    founded?" -> "What year wasn't the college founded?"), SQuAD 2.0's negation kind. None when the question or
+    the context already negates (the negated fact might then be stated) or it has no auxiliary after its first
+    word."""
+    if _NEGATION.search(question) or _NEGATION.search(context):
+        return None
+    m = _AUXILIARY.search(question)
+    if m is None or m.start() == 0:
+        return None
+    verb = m.group(1)
+    negated = _IRREGULAR_NEGATIVES.get(verb, verb + "n't")
+    return question[: m.start()] + negated + question[m.end(1):]
+
+
 def _negatives(pos: list[dict], fraction: float, make, rng: random.Random) -> list:
     """For ``fraction`` of the answerable records, ``make(record)`` (what it makes, or None to skip). No random
     draws when ``fraction`` is 0, so runs without a kind reproduce the data of the stages before it."""
@@ -194,7 +248,7 @@ def shared_groups(pos: list[dict], fraction: float, size: int, paragraphs_of, rn
 def load_examples(
     bench: Path, n_questions: int, distractors: float = 0.0, v2_repeats: int = 1, skip: int = 0, swaps: float = 0.0,
     deletions: float = 0.0, context_swaps: float = 0.0, v2_parts: tuple[str, ...] = ("reader",),
-    shared: float = 0.0, shared_size: int = 3,
+    shared: float = 0.0, shared_size: int = 3, antonyms: float = 0.0, negations: float = 0.0,
 ) -> list[dict]:
     """(question, context, answer_start, answer_text | None) records.
 
@@ -209,6 +263,10 @@ def load_examples(
     ``distractors``: for this fraction of the answerable questions, also add the question paired with another
     paragraph of the same article that does not contain the answer, labelled "no answer". The open-corpus
     reader sees mostly such passages, so its scores must say "not here" for them.
+
+    ``antonyms`` / ``negations``: for this fraction, also the question with a word swapped for its antonym
+    (see ``antonym_swap``) or its auxiliary verb negated (see ``negate_question``), labelled "no answer": with entity
+    swaps, the commonest ways SQuAD 2.0's unanswerable questions were written.
 
     ``shared``: for this fraction of the answerable questions, the question is also read over up to
     ``shared_size - 1`` other paragraphs of its article that lack the answer, and all its windows share one softmax
@@ -244,6 +302,8 @@ def load_examples(
     in_context = _negatives(
         pos, context_swaps, lambda ex: unanswerable(context_entity_swap(ex["q"], ex["c"], ex["a"], rng), ex["c"]), rng
     )
+    opposite = _negatives(pos, antonyms, lambda ex: unanswerable(antonym_swap(ex["q"], ex["c"], rng), ex["c"]), rng)
+    negated = _negatives(pos, negations, lambda ex: unanswerable(negate_question(ex["q"], ex["c"]), ex["c"]), rng)
     grouped = shared_groups(pos, shared, shared_size, lambda ex: train["data"][ex["art"]]["paragraphs"], rng)
     v2 = json.loads((bench / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))
     neg = [
@@ -251,11 +311,12 @@ def load_examples(
         for art in v2["data"] if reader_split(art["title"]) in v2_parts
         for p in art["paragraphs"] for qa in p["qas"] if not qa["answers"]
     ]
-    examples = pos + hard + swapped + deleted + in_context + neg * max(1, v2_repeats) + grouped
+    examples = pos + hard + swapped + deleted + in_context + opposite + negated + neg * max(1, v2_repeats) + grouped
     rng.shuffle(examples)
     print(f"examples: {len(pos)} answerable (SQuAD v1.1 train), {len(hard)} same-article distractor paragraphs, "
           f"{len(swapped)} entity-swapped questions, {len(deleted)} answer sentences deleted, "
-          f"{len(in_context)} in-context entity swaps, {len(neg)} x{max(1, v2_repeats)} unanswerable (v2.0 articles: {', '.join(v2_parts)}), "
+          f"{len(in_context)} in-context entity swaps, {len(opposite)} antonym swaps, {len(negated)} negated questions, "
+          f"{len(neg)} x{max(1, v2_repeats)} unanswerable (v2.0 articles: {', '.join(v2_parts)}), "
           f"{len(grouped)} shared-softmax paragraphs")
     return examples
 
@@ -430,6 +491,10 @@ def main() -> None:
     ap.add_argument("--shared", type=float, default=0.0,
                     help="fraction of questions also read over other paragraphs of their article under one softmax")
     ap.add_argument("--shared-size", type=int, default=3, help="paragraphs per shared-softmax group (with the gold one)")
+    ap.add_argument("--antonyms", type=float, default=0.0,
+                    help="fraction of questions also added with a word swapped for its antonym, as 'no answer'")
+    ap.add_argument("--negations", type=float, default=0.0,
+                    help="fraction of questions also added with the auxiliary verb negated, as 'no answer'")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this safetensors checkpoint of a previous run instead of all-MiniLM-L6-v2")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
@@ -459,7 +524,7 @@ def main() -> None:
         model.load_state_dict(load_file(str(args.init)))
     examples = load_examples(
         args.bench_data, args.questions, args.distractors, args.v2_repeats, args.skip_questions, args.swaps,
-        args.deletions, args.context_swaps, v2_parts, args.shared, args.shared_size,
+        args.deletions, args.context_swaps, v2_parts, args.shared, args.shared_size, args.antonyms, args.negations,
     )
     feats = featurize(tokenizer, examples)
     rng = random.Random(SEED)

@@ -36,6 +36,29 @@ def test_entity_swap_moves_years_and_leaves_plain_questions_alone(train_reader) 
     assert train_reader.entity_swap("what did the talks achieve?", context, ["Paris"], random.Random(0)) is None
 
 
+def test_antonym_swap_flips_one_word_the_context_never_flips(train_reader) -> None:
+    context = "Baku is the largest city in the east of the country."
+    q = train_reader.antonym_swap("What is the largest city?", context, random.Random(0))
+    assert q == "What is the smallest city?"
+    assert train_reader.antonym_swap("Largest city?", context, random.Random(0)) == "Smallest city?"
+    # the context names the mirror-image fact too: swapping would not make the question unanswerable
+    both = "Baku is the largest city and Lankaran the smallest."
+    assert train_reader.antonym_swap("What is the largest city?", both, random.Random(0)) is None
+    assert train_reader.antonym_swap("Who applied for Early Action?", context, random.Random(0)) is None  # a name
+    assert train_reader.antonym_swap("Who founded the city?", context, random.Random(0)) is None
+
+
+def test_negate_question_negates_the_first_auxiliary_unless_anything_already_negates(train_reader) -> None:
+    context = "The college was founded in 1842."
+    assert train_reader.negate_question("What year was the college founded?", context) == (
+        "What year wasn't the college founded?")
+    assert train_reader.negate_question("Where can you find it?", context) == "Where can't you find it?"
+    assert train_reader.negate_question("Who won the cup?", context) is None  # no auxiliary
+    assert train_reader.negate_question("Was it founded in 1842?", context) is None  # the auxiliary opens it
+    assert train_reader.negate_question("What year wasn't it founded?", context) is None
+    assert train_reader.negate_question("What year was it founded?", "It was not founded before 1842.") is None
+
+
 def test_sentence_spans_cover_each_sentence(train_reader) -> None:
     text = 'Talks were held in Yevlakh. "They ended," he said. 2,000 troops stayed.'
     assert [text[a:b] for a, b in train_reader.sentence_spans(text)] == [
