@@ -8,7 +8,7 @@ any answerable v2.0 question. Batches hold windows of similar
 length. Logs settings and the loss curve as JSONL, saves checkpoints as safetensors (no pickle), then exports
 ONNX (fp32 and int8 dynamic per-channel quantisation) and reports F1 of both on a held-out slice of visible dev.
 
-The shipped reader is two stages: a first pass, then a second from its checkpoint on fresh questions that adds
+The first two stages: a first pass, then a second from its checkpoint on fresh questions that adds
 entity-swapped "no answer" questions (``--swaps``) at a lower learning rate:
 
     python eval/train_reader.py --questions 56000 --distractors 0.15 --v2-repeats 3 --precision bf16 \\
@@ -17,7 +17,7 @@ entity-swapped "no answer" questions (``--swaps``) at a lower learning rate:
         --questions 14000 --distractors 0.15 --swaps 0.4 --v2-repeats 3 --lr 3e-5 --precision bf16 \\
         --out .cache/reader-v3
 
-Stages 3 and 5 (the shipped reader) are in the README, "Training the reader".
+Stages 3, 5 and 8, and the weighted average of 5 and 8 that ships, are in the README, "Training the reader".
 
 ``kill -USR1 <pid>`` stops early (checkpoint, export, evaluation still run).
 """
