@@ -27,12 +27,19 @@ _CLOSERS = {close: open_ for open_, close in _OPENERS.items()}
 
 
 def _unmatched(span: str, mark: str, partner: str) -> bool:
-    """Whether ``mark`` (at one edge of ``span``) has no partner inside it."""
+    """Whether ``mark`` (an opener at the start of ``span`` or a closer at its end) has no partner inside it: "(a) (b"
+    opens with a bracket it closes."""
     if mark == partner:  # straight quotes pair up by count
         return span.count(mark) % 2 == 1
-    return span.count(mark) > span.count(partner)
+    depth = 0
+    for ch in span if mark in _OPENERS else reversed(span):
+        depth += (ch == mark) - (ch == partner)
+        if depth == 0:
+            return False
+    return True
 
 
+_INSIDE_CLOSER = frozenset(".,!?")  # punctuation that sits inside a closing quote: "... groups.\u201d"
 _CUT_ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")  # "p.m", "U.S": an abbreviation short of its last "."
 
 
@@ -73,9 +80,10 @@ def _close_inner_quote(text: str, start: int, end: int) -> int:
     opened inside but stopped short of; unchanged when that mark does not follow at once."""
     span = text[start:end]
     for opener, closer in _OPENERS.items():
-        if opener not in span[1:] or not _unmatched(span, opener, closer):
+        still_open = _unmatched(span, opener, closer) if opener == closer else span.rfind(opener) > span.rfind(closer)
+        if opener not in span[1:] or not still_open:
             continue
-        tail = end + 1 if text[end : end + 1] in {".", ",", "!", "?"} else end
+        tail = end + 1 if text[end : end + 1] in _INSIDE_CLOSER else end
         if text[tail : tail + 1] == closer:
             return tail + 1
     return end

@@ -156,6 +156,21 @@ def test_a_pooled_mention_can_be_named_by_its_reading_of_the_asked_for_kind() ->
         ReaderSettings(untyped_reading_weight=0.0)
 
 
+def test_a_citation_sentence_covers_a_closing_quote_past_its_full_stop() -> None:
+    """Rule-split sentences end at the full stop, before the closing quote that ``trim_span`` may add to a span."""
+    text = "Troops fired, mistaking them for \u201cillegal groups.\u201d Then talks began."
+    quote_end = text.index("\u201d") + 1
+    passage = Passage(0, "a", 100, 100 + len(text), text,
+                      sentences=((100, 100 + quote_end - 1), (100 + quote_end + 1, 100 + len(text))))
+    hits = [Hit(passage, 1.0, 1, dense_score=0.5, title="a")]
+    start = text.index("mistaking")
+    spans = [ReaderSpan(0, start, quote_end, text[start:quote_end], score=5.0, null_score=0.0)]
+    (row,) = reader_rows("Why did troops fire?", hits, spans, IDF)
+    c = row.citation
+    assert c.sentence_start <= c.start <= c.end <= c.sentence_end
+    assert c.sentence.endswith("groups.\u201d") and text[c.start - 100 : c.end - 100] == c.text
+
+
 def test_only_a_passages_own_answer_counts_as_a_claim() -> None:
     hits = [_hit(0, "a", "Officials said 2,000 people left and 50 stayed.", 1),
             _hit(1, "b", "In 1990 the town had 9,000 people.", 2)]

@@ -59,6 +59,12 @@ def test_trim_span_completes_a_cut_abbreviation(text: str, span: str, expected: 
         ("a (big one here", "a (big", "a (big"),  # no closing mark right after: left as read
         ("he said \u201cno\u201d again", "\u201cno", "no"),  # an opener at the edge still goes
         ("the \u201cfull-scale aggression\u201d against", "the \u201cfull-scale aggression\u201d", "the \u201cfull-scale aggression\u201d"),
+        ("she asked \u201cwhy not?\u201d and left", "asked \u201cwhy not", "asked \u201cwhy not?\u201d"),
+        ("he called it \u201ca disaster,\u201d and left", "it \u201ca disaster", "it \u201ca disaster,\u201d"),
+        ("a (big one. Then", "a (big one", "a (big one"),  # a full stop with no closer after it is not taken
+        ("ends with (the end)", "with (the end", "with (the end)"),  # the closer is the text's last character
+        ("(a) (b) c", "(a) (b", "(a) (b)"),  # the leading bracket is closed inside; the later one is closed here
+        ("x (a) b) y", "(a) b)", "(a) b"),  # the trailing bracket has no partner: the one inside pairs with "(a"
     ],
 )
 def test_trim_span_closes_a_quote_it_opened(text: str, span: str, expected: str) -> None:
