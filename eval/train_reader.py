@@ -160,31 +160,34 @@ def context_entity_swap(question: str, context: str, answer: str, rng: random.Ra
     return question[:start] + rng.choice(sorted(options)) + question[end:]
 
 
+# Each word in one pair; both directions. Left out: win/lose and won/lost ("X defeated Y" still answers "Who lost?").
 _ANTONYM_PAIRS = [
-    ("largest", "smallest"), ("biggest", "smallest"), ("highest", "lowest"), ("first", "last"), ("most", "least"),
-    ("more", "less"), ("earliest", "latest"), ("oldest", "newest"), ("longest", "shortest"), ("best", "worst"),
-    ("before", "after"), ("increase", "decrease"), ("increased", "decreased"), ("north", "south"),
-    ("northern", "southern"), ("east", "west"), ("eastern", "western"), ("win", "lose"), ("won", "lost"),
-    ("maximum", "minimum"), ("major", "minor"), ("early", "late"), ("inside", "outside"), ("upper", "lower"),
-    ("positive", "negative"), ("public", "private"), ("strong", "weak"), ("large", "small"), ("high", "low"),
-    ("older", "younger"), ("above", "below"), ("began", "ended"), ("internal", "external"), ("legal", "illegal"),
-    ("male", "female"), ("ancient", "modern"), ("hot", "cold"), ("wealthiest", "poorest"), ("richest", "poorest"),
-    ("greatest", "least"), ("fastest", "slowest"), ("heaviest", "lightest"), ("youngest", "oldest"),
-    ("accepted", "rejected"), ("allowed", "forbade"), ("supported", "opposed"), ("success", "failure"),
-    ("successful", "unsuccessful"),
+    ("largest", "smallest"), ("highest", "lowest"), ("most", "least"), ("more", "less"), ("earliest", "latest"),
+    ("oldest", "newest"), ("longest", "shortest"), ("best", "worst"), ("before", "after"), ("increase", "decrease"),
+    ("increased", "decreased"), ("north", "south"), ("northern", "southern"), ("east", "west"),
+    ("eastern", "western"), ("maximum", "minimum"), ("major", "minor"), ("early", "late"), ("inside", "outside"),
+    ("upper", "lower"), ("positive", "negative"), ("public", "private"), ("strong", "weak"), ("large", "small"),
+    ("high", "low"), ("older", "younger"), ("above", "below"), ("began", "ended"), ("internal", "external"),
+    ("legal", "illegal"), ("male", "female"), ("ancient", "modern"), ("hot", "cold"), ("wealthiest", "poorest"),
+    ("fastest", "slowest"), ("heaviest", "lightest"), ("accepted", "rejected"), ("allowed", "forbidden"),
+    ("supported", "opposed"), ("success", "failure"), ("successful", "unsuccessful"),
 ]
-_ANTONYMS = {a: b for a, b in _ANTONYM_PAIRS} | {b: a for a, b in _ANTONYM_PAIRS if b not in dict(_ANTONYM_PAIRS)}
-_WORD = re.compile(r"[A-Za-z]+")
+# One direction only: "last" is also a verb ("How long did the war last?"), the others' partners have a pair above.
+_ONE_WAY_ANTONYMS = {"first": "last", "biggest": "smallest", "greatest": "least", "richest": "poorest",
+                     "youngest": "oldest"}
+_ANTONYMS = {a: b for a, b in _ANTONYM_PAIRS} | {b: a for a, b in _ANTONYM_PAIRS} | _ONE_WAY_ANTONYMS
+_WORD = re.compile(r"(?<![\w'\u2019])[^\W\d_]+(?![\w'\u2019])")  # whole words: not "won" of "won't"
 
 
 def antonym_swap(question: str, context: str, rng: random.Random) -> str | None:
     """An unanswerable variant of ``question``: one word replaced by its antonym ("largest" -> "smallest"), SQuAD
-    2.0's second commonest kind of unanswerable question. Only when the context never uses the antonym, so the
-    swapped question cannot be answered there by the mirror-image fact. None when no word of the list is present."""
+    2.0's second commonest kind of unanswerable question. Only when the context never uses the antonym, which rules
+    out the plainest way the swapped question could still be answered there (the label stays a heuristic). None when
+    no word of the list is present."""
     low_context = context.lower()
     found = [m for m in _WORD.finditer(question)  # a capital past the first word is a name ("Early Action")
              if m.group(0).lower() in _ANTONYMS and (m.start() == 0 or m.group(0).islower())]
-    found = [m for m in found if not re.search(rf"\b{_ANTONYMS[m.group(0).lower()]}\b", low_context)]
+    found = [m for m in found if not re.search(rf"\b{re.escape(_ANTONYMS[m.group(0).lower()])}\b", low_context)]
     if not found:
         return None
     m = rng.choice(found)
@@ -194,20 +197,25 @@ def antonym_swap(question: str, context: str, rng: random.Random) -> str | None:
     return question[: m.start()] + swap + question[m.end():]
 
 
-_AUXILIARY = re.compile(r"\b(is|was|are|were|did|does|do|can|could|will|would|has|have|had|should|must)\b\s+(?=\w)")
+_AUXILIARY_WORDS = ("is", "was", "are", "were", "did", "does", "do", "can", "could", "will", "would", "has", "have",
+                    "had", "should", "must")
+_AUXILIARY = re.compile(rf"\b({'|'.join(_AUXILIARY_WORDS)})\b\s+(?=\w)")
 _IRREGULAR_NEGATIVES = {"can": "can't", "will": "won't"}
-_NEGATION = re.compile(r"\b(not|never|no)\b|n't\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|never|no|cannot|nor|none|nothing|neither|nobody)\b|n['\u2019]t\b", re.IGNORECASE)
 
 
 def negate_question(question: str, context: str) -> str | None:
     """An unanswerable variant of ``question`` with its first auxiliary verb negated ("What year was the college
     founded?" -> "What year wasn't the college founded?"), SQuAD 2.0's negation kind. None when the question or
-    the context already negates (the negated fact might then be stated) or it has no auxiliary after its first
-    word."""
-    if _NEGATION.search(question) or _NEGATION.search(context):
+    the context already negates (the negated fact might then be stated), when the question opens with its auxiliary
+    (a yes/no question) or has none."""
+    words = question.split()
+    if not words or _NEGATION.search(question) or _NEGATION.search(context):
         return None
+    if words[0].lower() in _AUXILIARY_WORDS:
+        return None  # "Was it founded ...?": negating a yes/no question's opening verb says nothing new
     m = _AUXILIARY.search(question)
-    if m is None or m.start() == 0:
+    if m is None:
         return None
     verb = m.group(1)
     negated = _IRREGULAR_NEGATIVES.get(verb, verb + "n't")

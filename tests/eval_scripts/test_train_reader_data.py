@@ -46,6 +46,16 @@ def test_antonym_swap_flips_one_word_the_context_never_flips(train_reader) -> No
     assert train_reader.antonym_swap("What is the largest city?", both, random.Random(0)) is None
     assert train_reader.antonym_swap("Who applied for Early Action?", context, random.Random(0)) is None  # a name
     assert train_reader.antonym_swap("Who founded the city?", context, random.Random(0)) is None
+    assert train_reader.antonym_swap("Why won't it start?", context, random.Random(0)) is None  # not "won" of "won't"
+    assert train_reader.antonym_swap("How long did the war last?", context, random.Random(0)) is None  # "last", a verb
+
+
+def test_antonym_pairs_are_each_words_only_pair_and_never_map_a_word_to_itself(train_reader) -> None:
+    words = [w for pair in train_reader._ANTONYM_PAIRS for w in pair]
+    assert len(words) == len(set(words))
+    assert not set(train_reader._ONE_WAY_ANTONYMS) & set(words)
+    assert all(a != b for a, b in train_reader._ANTONYMS.items())
+    assert all(train_reader._ANTONYMS[b] == a for a, b in train_reader._ANTONYM_PAIRS)
 
 
 def test_negate_question_negates_the_first_auxiliary_unless_anything_already_negates(train_reader) -> None:
@@ -57,6 +67,9 @@ def test_negate_question_negates_the_first_auxiliary_unless_anything_already_neg
     assert train_reader.negate_question("Was it founded in 1842?", context) is None  # the auxiliary opens it
     assert train_reader.negate_question("What year wasn't it founded?", context) is None
     assert train_reader.negate_question("What year was it founded?", "It was not founded before 1842.") is None
+    assert train_reader.negate_question("Did the team that was founded win?", context) is None  # a yes/no question
+    assert train_reader.negate_question("What year was it founded?", "They don\u2019t know.") is None
+    assert train_reader.negate_question("What year was it founded?", "It cannot be dated.") is None
 
 
 def test_sentence_spans_cover_each_sentence(train_reader) -> None:
