@@ -66,9 +66,10 @@ def test_peacekeepers_pooled_across_articles(seeds_engine: Engine) -> None:
 
 def test_disagreeing_sources_are_reported_and_agreeing_figures_are_not(seeds_engine: Engine) -> None:
     """The articles give different evacuation figures (10,000 from a separatist official, 3,100 from Russia's
-    defence ministry); "1991" and "the early 1990s" do not disagree. The 3,100 reading is just under the shipped
-    likelihood floor (about 0.19 of the answer's confidence; the floor of 0.2 is chosen by
-    ``eval/conflict_probe.py``), so the claim and agreement checks are exercised with the floor at 0.1."""
+    defence ministry); "1991" and "the early 1990s" do not disagree. The 3,100 reading sits near the shipped
+    likelihood floor (0.22 of the answer's confidence with the shipped reader, 0.19 with the previous one; the floor
+    of 0.2 is chosen by ``eval/conflict_probe.py``), so the claim and agreement checks are exercised with the floor
+    at 0.1, where it is listed whichever reader ships."""
     question = "How many people have been evacuated from Nagorno-Karabakh?"
     default = seeds_engine.ask(question)
     engine = copy.copy(seeds_engine)
