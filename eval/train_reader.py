@@ -33,6 +33,7 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -301,17 +302,21 @@ def load_examples(
         context = paragraphs[rng.choice(others)]["context"]
         return unanswerable(ex["q"], None if ex["a"].lower() in context.lower() else context)
 
+    def rewritten(question_of) -> Callable[[dict], dict | None]:
+        """A "no answer" record maker: the record's paragraph with the question ``question_of(record)`` makes."""
+        return lambda ex: unanswerable(question_of(ex), ex["c"])
+
     hard = _negatives(pos, distractors, distractor, rng)
     names = sorted({e[2] for ex in pos for e in question_entities(ex["q"]) if not e[2][0].isdigit()})
-    swapped = _negatives(pos, swaps, lambda ex: unanswerable(entity_swap(ex["q"], ex["c"], names, rng), ex["c"]), rng)
+    swapped = _negatives(pos, swaps, rewritten(lambda ex: entity_swap(ex["q"], ex["c"], names, rng)), rng)
     deleted = _negatives(
         pos, deletions, lambda ex: unanswerable(ex["q"], delete_answer_sentence(ex["c"], ex["s"], ex["a"])), rng
     )
     in_context = _negatives(
-        pos, context_swaps, lambda ex: unanswerable(context_entity_swap(ex["q"], ex["c"], ex["a"], rng), ex["c"]), rng
+        pos, context_swaps, rewritten(lambda ex: context_entity_swap(ex["q"], ex["c"], ex["a"], rng)), rng
     )
-    opposite = _negatives(pos, antonyms, lambda ex: unanswerable(antonym_swap(ex["q"], ex["c"], rng), ex["c"]), rng)
-    negated = _negatives(pos, negations, lambda ex: unanswerable(negate_question(ex["q"], ex["c"]), ex["c"]), rng)
+    opposite = _negatives(pos, antonyms, rewritten(lambda ex: antonym_swap(ex["q"], ex["c"], rng)), rng)
+    negated = _negatives(pos, negations, rewritten(lambda ex: negate_question(ex["q"], ex["c"])), rng)
     grouped = shared_groups(pos, shared, shared_size, lambda ex: train["data"][ex["art"]]["paragraphs"], rng)
     v2 = json.loads((bench / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))
     neg = [

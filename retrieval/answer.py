@@ -577,8 +577,8 @@ def reader_rows(
         seen.add((p.doc_id, start, end))
         j, (s0, s1) = next(((j, (a, b)) for j, (a, b) in enumerate(p.sentences) if a <= start < b),
                            (None, (p.start, p.end)))
-        s1 = max(s1, next((b for a, b in p.sentences if a < end <= b), s1))
-        s1 = max(s1, end)  # a closing quote the span took along can sit after its sentence's full stop
+        # the sentence reaches the span's end, even a closing quote the span took along past the full stop
+        s1 = max(s1, end, next((b for a, b in p.sentences if a < end <= b), s1))
         sentence = p.text[s0 - p.start : s1 - p.start]
         cosines = sentence_cosines[span.context_index] if sentence_cosines is not None else ()
         sentence_cosine = float(cosines[j]) if j is not None and j < len(cosines) else None
