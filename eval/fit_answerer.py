@@ -40,7 +40,7 @@ from retrieval.evaluation.datasets import (  # noqa: E402
     load_dataset,
     subset_by_articles,
 )
-from retrieval.evaluation.metrics import f1, normalize_answer  # noqa: E402
+from retrieval.evaluation.metrics import expected_calibration_error, f1, normalize_answer  # noqa: E402
 from retrieval.evaluation.runner import index_for_dataset  # noqa: E402
 
 SEED = 13
@@ -150,6 +150,31 @@ def prior_weights(answerable: np.ndarray, unanswerable_share: float | None) -> n
     return np.where(answerable, 1.0, w_un)
 
 
+def minimax_prior_shift(
+    conf: np.ndarray, correct: np.ndarray, answerable: np.ndarray, grid: np.ndarray | None = None,
+) -> tuple[float, dict]:
+    """The logit shift that makes the confidence as well calibrated where no question lacks an answer as on the
+    calibration mix (about half do): argmin over ``grid`` of the larger of the two expected calibration errors.
+
+    Monotone, so it changes no decision once the threshold moves with it. Nobody knows how often a user's corpus
+    does not say; the two ends bound the shares between them (ECE moves with the share about linearly).
+    """
+    grid = np.round(np.arange(0.0, 3.0001, 0.05), 2) if grid is None else grid
+    logits = np.log(np.clip(conf, 1e-6, 1 - 1e-6) / np.clip(1 - conf, 1e-6, 1.0))
+    best: tuple[float, float, float, float] | None = None  # (worst, shift, mix, answerable only)
+    for shift in grid.tolist():
+        shown = 1.0 / (1.0 + np.exp(-(logits + shift)))
+        mix = expected_calibration_error(shown.tolist(), correct.tolist())
+        ans = expected_calibration_error(shown[answerable].tolist(), correct[answerable].tolist())
+        if best is None or max(mix, ans) < best[0] - 1e-12:
+            best = (max(mix, ans), float(shift), mix, ans)
+    assert best is not None, "empty grid"
+    at_zero = {"ece_mix": expected_calibration_error(conf.tolist(), correct.tolist()),
+               "ece_answerable": expected_calibration_error(conf[answerable].tolist(), correct[answerable].tolist())}
+    return best[1], {"prior_shift": best[1], "ece_mix": round(best[2], 4), "ece_answerable": round(best[3], 4),
+                     "unshifted": {k: round(v, 4) for k, v in at_zero.items()}}
+
+
 def _reader_calibration(args: argparse.Namespace) -> tuple[EvalDataset, Engine]:
     """The 'calibration' articles of visible SQuAD v2.0 (never trained on by the reader) and their engine."""
     from retrieval.evaluation.datasets import article_part
@@ -247,13 +272,21 @@ def reader_stage(args: argparse.Namespace) -> dict:
               f"abstains on {threshold_for(conf, f1s, answerable, args.keep_f1)['abstain_unanswerable']:.3f}")
     op = threshold_for(conf, f1s, answerable, args.keep_f1)
     print(f"  confidence {cw.tolist()} + {cb:.3f}; {op}")
+    if args.prior_shift == "minimax":
+        shift, shift_meta = minimax_prior_shift(conf, correct, answerable)
+    else:
+        shift, shift_meta = float(args.prior_shift), {"prior_shift": float(args.prior_shift)}
+    print(f"  prior shift: {shift_meta}")
+    t = min(max(op["threshold"], 1e-6), 1 - 1e-6)
+    shown_threshold = 1.0 / (1.0 + math.exp(-(math.log(t / (1 - t)) + shift))) if 0 < op["threshold"] < 1 else op["threshold"]
     gate = offtopic_gate(engine, questions, args)
     fitted = ReaderSettings(args.reader_passages, settings.temperature, settings.retrieval_weight,
-                            (*(float(c) for c in cw), float(cb)), op["threshold"], settings.pool_overlapping,
-                            settings.untyped_reading_weight, settings.sentence_weight, gate["min_question_cosine"])
+                            (*(float(c) for c in cw), float(cb)), shown_threshold, settings.pool_overlapping,
+                            settings.untyped_reading_weight, settings.sentence_weight, gate["min_question_cosine"],
+                            shift)
     return {"settings": fitted,
             "meta": {"questions": len(questions), "forced_f1": round(100 * forced, 2), **op,
-                     "unanswerable_share": args.unanswerable_share, "offtopic_gate": gate}}
+                     "unanswerable_share": args.unanswerable_share, "offtopic_gate": gate, "calibration": shift_meta}}
 
 
 def offtopic_gate(engine: Engine, questions: list, args: argparse.Namespace) -> dict:
@@ -298,7 +331,15 @@ def main() -> None:
     ap.add_argument("--unanswerable-share", type=float, default=None,
                     help="fit the reader's confidence as if this share of questions had no answer (default: the "
                          "calibration data's own, about half)")
+    ap.add_argument("--prior-shift", default="minimax",
+                    help="logit shift of the shown confidence: 'minimax' (fitted, see minimax_prior_shift) or a "
+                         "number (0: calibrated at the calibration data's own share)")
     args = ap.parse_args()
+    if args.prior_shift != "minimax":
+        try:
+            float(args.prior_shift)
+        except ValueError:
+            ap.error("--prior-shift must be 'minimax' or a number")
     t_start = time.time()
     if args.stage in ("gate", "reader"):  # replace only the reader part of the fitted answerer
         from dataclasses import replace

@@ -462,7 +462,7 @@ class ReaderSettings:
     A span's logit is ``(start + end logit) / temperature + retrieval_weight / rank``; spans and the best
     "no answer" option share one softmax, and a value's probability is the sum over its mentions. The confidence
     is a logistic curve over ``READER_CONFIDENCE_FEATURES`` (coefficients, then the intercept), fitted on SQuAD
-    v2.0 calibration articles to the chance that the answer is right.
+    v2.0 calibration articles to the chance that the answer is right, plus ``prior_shift`` (see the field).
     """
 
     passages: int = 5
@@ -482,8 +482,15 @@ class ReaderSettings:
     # calibration data has only on-topic questions, so the confidence curve cannot learn "the corpus is about
     # something else"; the gate is the 1st percentile of answerable calibration questions' best cosine.
     min_question_cosine: float = 0.0
+    # Added to the confidence's logit. Half of the calibration questions have no answer, a share no user's questions
+    # are known to have: the shift makes the shown probability as well calibrated where none lacks an answer as where
+    # half do (minimax expected calibration error, fitted). ``threshold`` is on the shown scale, so decisions do not
+    # depend on it.
+    prior_shift: float = 0.0
 
     def __post_init__(self) -> None:
+        if not math.isfinite(self.prior_shift):
+            raise ValueError("prior_shift must be a finite number")
         if len(self.confidence_coef) != len(READER_CONFIDENCE_FEATURES) + 1:
             raise ValueError(f"reader confidence needs {len(READER_CONFIDENCE_FEATURES) + 1} coefficients")
         if not 0.0 < self.untyped_reading_weight <= 1.0:
@@ -497,7 +504,7 @@ class ReaderSettings:
             "confidence_features": list(READER_CONFIDENCE_FEATURES), "confidence": list(self.confidence_coef),
             "threshold": self.threshold, "min_question_cosine": self.min_question_cosine,
             "pool_overlapping": self.pool_overlapping, "untyped_reading_weight": self.untyped_reading_weight,
-            "sentence_weight": self.sentence_weight,
+            "sentence_weight": self.sentence_weight, "prior_shift": self.prior_shift,
         }
 
     @classmethod
@@ -512,13 +519,18 @@ class ReaderSettings:
             pool_overlapping=bool(obj.get("pool_overlapping", False)),
             untyped_reading_weight=float(obj.get("untyped_reading_weight", 1.0)),
             sentence_weight=float(obj.get("sentence_weight", 0.0)),
+            prior_shift=float(obj.get("prior_shift", 0.0)),
         )
 
     def value_confidence(self, value: ScoredValue, best_cosine: float) -> float:
         """The probability that ``value`` is right, from ``confidence_features`` (``best_cosine``: the best dense
         cosine between the question and a retrieved passage)."""
         x = confidence_features(value, best_cosine)
-        return _sigmoid(float(np.dot(self.confidence_coef[:-1], x)) + self.confidence_coef[-1])
+        return _sigmoid(float(np.dot(self.confidence_coef[:-1], x)) + self.confidence_coef[-1] + self.prior_shift)
+
+    def fitted_confidence(self, shown: float) -> float:
+        """``shown`` (a ``value_confidence``) back on the fitted curve's scale, before ``prior_shift``."""
+        return _sigmoid(_logit(shown) - self.prior_shift)
 
 
 def confidence_features(value: ScoredValue, best_cosine: float) -> np.ndarray:

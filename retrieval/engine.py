@@ -524,12 +524,13 @@ class Engine:
             analysis = analyze_question(question, self.tokenizer)
             values, calib, asserted = self._reader_values(question, hits, query_vector)
             min_cosine = calib.min_question_cosine  # the reader's off-topic gate
+            fitted_scale: Callable[[float], float] | None = calib.fitted_confidence
         else:
             analysis, rows = collect_candidates(
                 question, hits, self.sentence_cosines(query_vector, hits), self.idf, self.tokenizer, self.idf_scale
             )
             values, calib = select_answer(rows, self.answer_model), self.answer_model
-            min_cosine = 0.0
+            min_cosine, fitted_scale = 0.0, None
         best_cosine = best_dense_cosine(hits, default=min_cosine)
         alternatives = [
             AnswerValue(v.text, v.key, calib.value_confidence(v, best_cosine), [m.citation for m in v.mentions])
@@ -550,7 +551,7 @@ class Engine:
             question, best.text, best.score, citations=citations,
             alternatives=alternatives, hits=list(hits), question_type=analysis.qtype,
             conflicts=conflicting_values(best, alternatives[1:], analysis.qtype, asserted,
-                                         self.search_config.conflict_min_ratio),
+                                         self.search_config.conflict_min_ratio, fitted_scale),
         )
 
 
@@ -568,7 +569,7 @@ def clean_text(text: str) -> str:
 
 def conflicting_values(
     best: AnswerValue, others: Sequence[AnswerValue], qtype: str, asserted: Collection[tuple[str, str]] | None = None,
-    min_ratio: float = CONFLICT_MIN_RATIO,
+    min_ratio: float = CONFLICT_MIN_RATIO, fitted_scale: Callable[[float], float] | None = None,
 ) -> list[AnswerValue]:
     """Other figures that other articles give for the same count or date question.
 
@@ -578,17 +579,19 @@ def conflicting_values(
     document) pairs where the document's passage gives the value as its own answer, i.e. the reader prefers it to
     "no answer" there; when given, that article must be one that does not state the answer. A figure its own
     article does not offer as the answer is another fact ("30,000 died in the 1990s war" for a question about the
-    2020 war), not another source's answer.
+    2020 war), not another source's answer. ``fitted_scale`` maps a shown confidence back to the scale
+    ``min_ratio`` was chosen on (see ``ReaderSettings.prior_shift``).
     """
     if qtype not in ("count", "when") or not _NUMERIC_VALUE.search(best.text):
         return []
+    scale = fitted_scale or (lambda p: p)
     best_docs = {c.doc_id for c in best.citations}
     out = []
     for v in others:
         sources = {c.doc_id for c in v.citations} - best_docs
         if asserted is not None:
             sources &= {doc for key, doc in asserted if key == v.normalized}
-        likely = v.score >= min_ratio * best.score
+        likely = scale(v.score) >= min_ratio * scale(best.score)
         if sources and likely and _NUMERIC_VALUE.search(v.text) and not values_agree(best.text, v.text):
             out.append(AnswerValue(v.text, v.normalized, v.score, _one_per_sentence(v.citations)))
     return out

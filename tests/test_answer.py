@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from retrieval.answer import AnswerModel, FEATURE_NAMES, analyze_question, normalize_value, select_answer
@@ -82,6 +84,16 @@ def test_conflicting_figures_are_reported_with_their_sources() -> None:
     # the likelihood floor: "200" is a sixth as likely as the answer
     assert [v.text for v in conflicting_values(best, [weak], "count", min_ratio=0.15)] == ["200"]
     assert conflicting_values(best, [weak], "count", min_ratio=0.2) == []
+    # the floor applies on the scale it was chosen on: with the shown confidence shifted up (the answer's 0.6 shown
+    # as 0.8), "200" would pass it (0.23 >= 0.2 * 0.8) unless mapped back first (0.1 < 0.2 * 0.6)
+    from retrieval.answer import ReaderSettings
+
+    shift = ReaderSettings(prior_shift=math.log(0.8 / 0.2) - math.log(0.6 / 0.4))
+    weak_logit = math.log(0.1 / 0.9) + shift.prior_shift
+    best_shown = AnswerValue(best.text, best.normalized, 0.8, best.citations)
+    weak_shown = AnswerValue("200", "200", 1 / (1 + math.exp(-weak_logit)), weak.citations)
+    assert [v.text for v in conflicting_values(best_shown, [weak_shown], "count")] == ["200"]
+    assert conflicting_values(best_shown, [weak_shown], "count", fitted_scale=shift.fitted_confidence) == []
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5])

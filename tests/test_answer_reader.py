@@ -79,7 +79,7 @@ def test_reader_settings_validate_and_round_trip() -> None:
     with pytest.raises(ValueError, match="coefficients"):
         ReaderSettings(confidence_coef=(1.0, 0.0, 0.0))
     settings = ReaderSettings(6, 2.0, 2.0, (0.5, 1.0, 0.3, -1.0, -0.5, 4.0, -2.0), 0.3, pool_overlapping=True,
-                              untyped_reading_weight=0.5, min_question_cosine=0.31)
+                              untyped_reading_weight=0.5, min_question_cosine=0.31, prior_shift=0.7)
     again = ReaderSettings.from_json(json.loads(json.dumps(settings.to_json())))
     assert again == settings
     stale = dict(settings.to_json(), confidence_features=["logit_prob", "sentence_coverage"])
@@ -96,6 +96,21 @@ def test_confidence_follows_its_features() -> None:
     assert settings.value_confidence(sure, 0.0) > 0.5 > settings.value_confidence(lacking, 0.0)
     assert settings.value_confidence(value, 0.6) > 0.5
     assert len(confidence_features(value, 0.6)) == len(READER_CONFIDENCE_FEATURES)
+
+
+def test_prior_shift_moves_the_logit_and_round_trips_through_the_fitted_scale() -> None:
+    with pytest.raises(ValueError, match="prior_shift"):
+        ReaderSettings(prior_shift=float("nan"))
+    coef = (1.0, 0.0, 1.0, -2.0, 0.0, 3.0, -1.0)
+    value = ScoredValue("x", "x", 0.3, evidence=ReaderEvidence(margin=2.0, missing_passage=0.0, missing_sentence=1.0))
+    fitted = ReaderSettings(confidence_coef=coef).value_confidence(value, 0.4)
+    shifted = ReaderSettings(confidence_coef=coef, prior_shift=0.7)
+    shown = shifted.value_confidence(value, 0.4)
+    assert math.log(shown / (1 - shown)) - math.log(fitted / (1 - fitted)) == pytest.approx(0.7)
+    assert shifted.fitted_confidence(shown) == pytest.approx(fitted)
+    # settings saved before the field existed load unshifted
+    old = {k: v for k, v in shifted.to_json().items() if k != "prior_shift"}
+    assert ReaderSettings.from_json(old).prior_shift == 0.0
 
 
 def test_shipped_reader_settings_are_fitted() -> None:

@@ -33,3 +33,26 @@ def test_weighted_fit_equals_the_fit_on_repeated_rows(fit_answerer) -> None:
     assert weighted[1] == pytest.approx(repeated[1], abs=1e-6)
     # a heavier positive class moves the curve up: the prior shift this weighting exists for
     assert weighted[1] > fit_answerer.fit_logistic(x, y, l2=0.0)[1]
+
+
+def test_minimax_prior_shift_balances_the_two_calibration_errors(fit_answerer) -> None:
+    from retrieval.evaluation.metrics import expected_calibration_error
+
+    rng = np.random.default_rng(1)
+    answerable = rng.random(4000) < 0.5
+    # fitted on the mix: answerable questions are right 70% of the time, unanswerable ones never
+    conf = np.clip(rng.normal(0.35, 0.1, 4000), 0.01, 0.99)
+    correct = np.where(answerable, rng.random(4000) < 0.7, False).astype(float)
+    shift, meta = fit_answerer.minimax_prior_shift(conf, correct, answerable)
+    assert 0.0 < shift <= 3.0
+    assert meta["prior_shift"] == shift
+    worst = max(meta["ece_mix"], meta["ece_answerable"])
+    assert worst < max(meta["unshifted"].values())
+    # no grid point does better on the worse of the two
+    for other in np.round(np.arange(0.0, 3.0001, 0.05), 2):
+        shown = 1 / (1 + np.exp(-(np.log(conf / (1 - conf)) + other)))
+        mix = expected_calibration_error(shown.tolist(), correct.tolist())
+        ans = expected_calibration_error(shown[answerable].tolist(), correct[answerable].tolist())
+        assert max(mix, ans) >= worst - 1e-4
+    # already calibrated where every question has an answer: no shift
+    assert fit_answerer.minimax_prior_shift(conf, (rng.random(4000) < conf).astype(float), np.ones(4000, bool))[0] <= 0.1
