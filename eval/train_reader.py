@@ -112,6 +112,37 @@ def entity_swap(question: str, context: str, names: list[str], rng: random.Rando
     return question[:start] + rng.choice(options) + question[end:]
 
 
+_NAME_CONNECTORS = {"of", "the", "de", "and", "for"}
+
+
+def name_words(names: list[str]) -> list[str]:
+    """The capitalised words of multi-word names (the replacements ``partial_name_swap`` draws from)."""
+    return sorted({w for n in names if len(n.split()) > 1 for w in n.split() if w[0].isupper() and w.isalpha()})
+
+
+def partial_name_swap(question: str, context: str, words: list[str], rng: random.Random) -> str | None:
+    """An unanswerable variant of ``question``: one word of a multi-word name the context contains is replaced by a
+    word of another name ("the Warsaw Ghetto Uprising" -> "the German Ghetto Uprising"), so every other word still
+    matches. Writers of SQuAD 2.0 often changed a name this way, and the reader, which learned from whole-name
+    swaps, takes the rest of the match as enough. Only when the context never has the new name. None otherwise."""
+    low = context.lower()
+    inside = [e for e in question_entities(question)
+              if not e[2][0].isdigit() and len(e[2].split()) > 1 and e[2].lower() in low]
+    if not inside or not words:
+        return None
+    start, end, text = rng.choice(inside)
+    parts = text.split(" ")
+    slots = [i for i, w in enumerate(parts) if w not in _NAME_CONNECTORS and w[:1].isupper() and w.isalpha()]
+    if not slots:
+        return None
+    i = rng.choice(slots)
+    for option in (rng.choice(words) for _ in range(30)):
+        renamed = " ".join(parts[:i] + [option] + parts[i + 1:])
+        if option != parts[i] and renamed.lower() not in low:
+            return question[:start] + renamed + question[end:]
+    return None
+
+
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
@@ -258,6 +289,7 @@ def load_examples(
     bench: Path, n_questions: int, distractors: float = 0.0, v2_repeats: int = 1, skip: int = 0, swaps: float = 0.0,
     deletions: float = 0.0, context_swaps: float = 0.0, v2_parts: tuple[str, ...] = ("reader",),
     shared: float = 0.0, shared_size: int = 3, antonyms: float = 0.0, negations: float = 0.0,
+    partial_swaps: float = 0.0,
 ) -> list[dict]:
     """(question, context, answer_start, answer_text | None) records.
 
@@ -275,7 +307,8 @@ def load_examples(
 
     ``antonyms`` / ``negations``: for this fraction, also the question with a word swapped for its antonym
     (see ``antonym_swap``) or its auxiliary verb negated (see ``negate_question``), labelled "no answer": with entity
-    swaps, the commonest ways SQuAD 2.0's unanswerable questions were written.
+    swaps, the commonest ways SQuAD 2.0's unanswerable questions were written. ``partial_swaps``: for this fraction,
+    also the question with one word of a name changed (see ``partial_name_swap``), labelled "no answer".
 
     ``shared``: for this fraction of the answerable questions, the question is also read over up to
     ``shared_size - 1`` other paragraphs of its article that lack the answer, and all its windows share one softmax
@@ -317,6 +350,8 @@ def load_examples(
     )
     opposite = _negatives(pos, antonyms, rewritten(lambda ex: antonym_swap(ex["q"], ex["c"], rng)), rng)
     negated = _negatives(pos, negations, rewritten(lambda ex: negate_question(ex["q"], ex["c"])), rng)
+    words = name_words(names)
+    renamed = _negatives(pos, partial_swaps, rewritten(lambda ex: partial_name_swap(ex["q"], ex["c"], words, rng)), rng)
     grouped = shared_groups(pos, shared, shared_size, lambda ex: train["data"][ex["art"]]["paragraphs"], rng)
     v2 = json.loads((bench / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))
     neg = [
@@ -324,11 +359,13 @@ def load_examples(
         for art in v2["data"] if reader_split(art["title"]) in v2_parts
         for p in art["paragraphs"] for qa in p["qas"] if not qa["answers"]
     ]
-    examples = pos + hard + swapped + deleted + in_context + opposite + negated + neg * max(1, v2_repeats) + grouped
+    examples = (pos + hard + swapped + deleted + in_context + opposite + negated + renamed + neg * max(1, v2_repeats)
+                + grouped)
     rng.shuffle(examples)
     print(f"examples: {len(pos)} answerable (SQuAD v1.1 train), {len(hard)} same-article distractor paragraphs, "
           f"{len(swapped)} entity-swapped questions, {len(deleted)} answer sentences deleted, "
           f"{len(in_context)} in-context entity swaps, {len(opposite)} antonym swaps, {len(negated)} negated questions, "
+          f"{len(renamed)} partial name swaps, "
           f"{len(neg)} x{max(1, v2_repeats)} unanswerable (v2.0 articles: {', '.join(v2_parts)}), "
           f"{len(grouped)} shared-softmax paragraphs")
     return examples
@@ -508,6 +545,8 @@ def main() -> None:
                     help="fraction of questions also added with a word swapped for its antonym, as 'no answer'")
     ap.add_argument("--negations", type=float, default=0.0,
                     help="fraction of questions also added with the auxiliary verb negated, as 'no answer'")
+    ap.add_argument("--partial-swaps", type=float, default=0.0,
+                    help="fraction of questions also added with one word of a name changed, as 'no answer'")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this safetensors checkpoint of a previous run instead of all-MiniLM-L6-v2")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
@@ -538,6 +577,7 @@ def main() -> None:
     examples = load_examples(
         args.bench_data, args.questions, args.distractors, args.v2_repeats, args.skip_questions, args.swaps,
         args.deletions, args.context_swaps, v2_parts, args.shared, args.shared_size, args.antonyms, args.negations,
+        args.partial_swaps,
     )
     feats = featurize(tokenizer, examples)
     rng = random.Random(SEED)

@@ -36,6 +36,23 @@ def test_entity_swap_moves_years_and_leaves_plain_questions_alone(train_reader) 
     assert train_reader.entity_swap("what did the talks achieve?", context, ["Paris"], random.Random(0)) is None
 
 
+def test_partial_name_swap_changes_one_word_of_a_name_into_one_the_context_lacks(train_reader) -> None:
+    context = "The fighters of the Warsaw Ghetto Uprising held out for almost a month against German troops."
+    question = "How long did the fighters of the Warsaw Ghetto Uprising hold out?"
+    words = train_reader.name_words(["Berlin Wall", "German Empire", "Ghetto Uprising", "Paris"])
+    assert words == ["Berlin", "Empire", "German", "Ghetto", "Uprising", "Wall"]  # single-word names give none
+    for seed in range(20):
+        q = train_reader.partial_name_swap(question, context, words, random.Random(seed))
+        assert q is not None and q != question
+        name = q[len("How long did the fighters of the "):-len(" hold out?")]
+        old, new = "Warsaw Ghetto Uprising".split(), name.split()
+        assert len(new) == 3 and sum(a != b for a, b in zip(old, new)) == 1  # one word changed
+        assert name.lower() not in context.lower()
+    # no multi-word name the context has: nothing to change
+    assert train_reader.partial_name_swap("When did Warsaw fall?", context, words, random.Random(0)) is None
+    assert train_reader.partial_name_swap("Who led the Berlin Wall protests?", context, words, random.Random(0)) is None
+
+
 def test_antonym_swap_flips_one_word_the_context_never_flips(train_reader) -> None:
     context = "Baku is the largest city in the east of the country."
     q = train_reader.antonym_swap("What is the largest city?", context, random.Random(0))
