@@ -15,8 +15,8 @@ visible SQuAD v1.1 dev file, count and date questions only (the only ones the fl
 Both are scored under the engine's rule and under the previous rule, from the same answers. The engine's rule is
 also scored at several values of ``SearchConfig.conflict_min_ratio`` (how likely, next to the answer, another
 figure must be): the engine runs with the ratio at 0, each flag keeps its score, and a floor's count applies the
-engine's own test (flag score >= floor x answer score) to them, so it is exact (the rule's other conditions do not
-depend on the floor).
+engine's own test (``likely_enough``: flag score >= floor x answer score, on the confidence's fitted scale) to
+them, so it is exact (the rule's other conditions do not depend on the floor).
 The previous rule had no reader check and took any two different figures as disagreeing (now "3,100" and
 "3,100 civilians", "2023" and "Sept 21, 2023", "1991" and "the 1990s", "$40 million" and "25 percent" agree).
 Usage::
@@ -33,6 +33,7 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,7 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from retrieval.answer import analyze_question, normalize_value  # noqa: E402
-from retrieval.engine import _NUMERIC_VALUE, Engine, SearchConfig, _one_per_sentence  # noqa: E402
+from retrieval.engine import _NUMERIC_VALUE, Engine, SearchConfig, _one_per_sentence, likely_enough  # noqa: E402
 from retrieval.evaluation.datasets import EvalQuestion, load_dataset  # noqa: E402
 from retrieval.evaluation.metrics import f1  # noqa: E402
 from retrieval.evaluation.runner import index_for_dataset  # noqa: E402
@@ -60,15 +61,24 @@ def _without_flag_floor(engine: Engine) -> Engine:
     return unfloored
 
 
-def previous_rule(best: AnswerValue, others: list[AnswerValue], qtype: str) -> list[AnswerValue]:
+def previous_rule(
+    best: AnswerValue, others: list[AnswerValue], qtype: str, fitted_scale: Callable[[float], float] | None = None,
+) -> list[AnswerValue]:
     """The rule before the reader check (kept here to compare against)."""
     if qtype not in ("count", "when") or not _NUMERIC_VALUE.search(best.text):
         return []
     best_docs = {c.doc_id for c in best.citations}
     return [
         AnswerValue(v.text, v.normalized, v.score, _one_per_sentence(v.citations)) for v in others
-        if v.score >= 0.2 * best.score and _NUMERIC_VALUE.search(v.text) and {c.doc_id for c in v.citations} - best_docs
+        if likely_enough(v.score, best.score, 0.2, fitted_scale) and _NUMERIC_VALUE.search(v.text)
+        and {c.doc_id for c in v.citations} - best_docs
     ]
+
+
+def fitted_scale(engine: Engine) -> Callable[[float], float] | None:
+    """What maps the engine's shown confidences to the scale the conflict floor applies on (None: the same)."""
+    settings = engine.answer_model.reader if engine.reader is not None else None
+    return settings.fitted_confidence if settings is not None else None
 
 
 def changed_figure(figure: str) -> str:
@@ -116,11 +126,13 @@ def _flags(engine: Engine, question: str) -> tuple[Answer, list[AnswerValue], li
     answer = engine.ask(question)
     if answer.text is None:
         return answer, [], []
-    return answer, answer.conflicts, previous_rule(answer.alternatives[0], answer.alternatives[1:], answer.question_type)
+    return answer, answer.conflicts, previous_rule(answer.alternatives[0], answer.alternatives[1:], answer.question_type,
+                                                   fitted_scale(engine))
 
 
 def natural(engine: Engine, questions: list[EvalQuestion]) -> dict:
     """False alarms on open-corpus SQuAD count/date questions."""
+    scale = fitted_scale(engine)
     rows = []
     for q in track(questions, description="natural"):
         answer, now, before = _flags(engine, q.question)
@@ -131,8 +143,8 @@ def natural(engine: Engine, questions: list[EvalQuestion]) -> dict:
                      "flag_scores": [v.score for v in now]})
     correct = [r for r in rows if r["correct"]]
 
-    def flagged(subset: list[dict], ratio: float) -> int:  # the engine's own test: score >= ratio * answer score
-        return sum(any(x >= ratio * r["score"] for x in r["flag_scores"]) for r in subset)
+    def flagged(subset: list[dict], ratio: float) -> int:  # the engine's own test
+        return sum(any(likely_enough(x, r["score"], ratio, scale) for x in r["flag_scores"]) for r in subset)
 
     return {
         "questions": len(questions), "answered": len(rows), "answered_correctly": len(correct),
@@ -148,6 +160,7 @@ def natural(engine: Engine, questions: list[EvalQuestion]) -> dict:
 
 def planted(engine: Engine, cases: list[dict]) -> dict:
     """Catches of planted disagreements."""
+    scale = fitted_scale(engine)
     rows = []
     for c in track(cases, description="planted"):
         answer, now, before = _flags(engine, c["question"])
@@ -160,8 +173,9 @@ def planted(engine: Engine, cases: list[dict]) -> dict:
                      "other_flag_score": other_score, "before": any(normalize_value(v.text) == other for v in before)})
     hit = [r for r in rows if r["one_of_pair"]]
 
-    def caught(ratio: float) -> int:  # the engine's own test: score >= ratio * answer score
-        return sum(r["other_flag_score"] is not None and r["other_flag_score"] >= ratio * r["score"] for r in hit)
+    def caught(ratio: float) -> int:  # the engine's own test
+        return sum(r["other_flag_score"] is not None and likely_enough(r["other_flag_score"], r["score"], ratio, scale)
+                   for r in hit)
 
     return {"pairs": len(cases), "answered_with_one_of_the_pair": len(hit),
             "caught": {"now": caught(SHIPPED_RATIO), "before": sum(r["before"] for r in hit),

@@ -9,6 +9,11 @@
    Steps 2-3 use the 'calibration' half of the visible SQuAD v2.0 articles (see ``article_half``); the other half is
    kept apart for reporting.
 
+The reader stage (``--stage reader``) fits its own curve and threshold the same way on the 'calibration' part, then
+the prior shift (``minimax_prior_shift``): the shown confidence is the fitted one moved on the logit scale, and the
+threshold with it (``threshold`` in the reader settings is on the shown scale; the meta's ``fitted_*`` thresholds are
+before the shift).
+
 Writes ``retrieval/data/answerer.json``. Usage::
 
     python eval/fit_answerer.py [--bench-data ../shared/bench-data] [--stride 10] [--max-questions 4000]
@@ -31,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from retrieval.answer import (  # noqa: E402
-    FEATURE_NAMES, AnswerModel, best_dense_cosine, collect_candidates, select_answer,
+    FEATURE_NAMES, AnswerModel, best_dense_cosine, collect_candidates, select_answer, shift_probability,
 )
 from retrieval.engine import Engine  # noqa: E402
 from retrieval.evaluation.datasets import (  # noqa: E402
@@ -150,6 +155,9 @@ def prior_weights(answerable: np.ndarray, unanswerable_share: float | None) -> n
     return np.where(answerable, 1.0, w_un)
 
 
+PRIOR_SHIFT_GRID = np.round(np.arange(-3.0, 3.0001, 0.05), 2)
+
+
 def minimax_prior_shift(
     conf: np.ndarray, correct: np.ndarray, answerable: np.ndarray, grid: np.ndarray | None = None,
 ) -> tuple[float, dict]:
@@ -159,7 +167,7 @@ def minimax_prior_shift(
     Monotone, so it changes no decision once the threshold moves with it. Nobody knows how often a user's corpus
     does not say; the two ends bound the shares between them (ECE moves with the share about linearly).
     """
-    grid = np.round(np.arange(0.0, 3.0001, 0.05), 2) if grid is None else grid
+    grid = PRIOR_SHIFT_GRID if grid is None else grid
     logits = np.log(np.clip(conf, 1e-6, 1 - 1e-6) / np.clip(1 - conf, 1e-6, 1.0))
     best: tuple[float, float, float, float] | None = None  # (worst, shift, mix, answerable only)
     for shift in grid.tolist():
@@ -169,6 +177,8 @@ def minimax_prior_shift(
         if best is None or max(mix, ans) < best[0] - 1e-12:
             best = (max(mix, ans), float(shift), mix, ans)
     assert best is not None, "empty grid"
+    if best[1] in (float(grid.min()), float(grid.max())):
+        print(f"  warning: the prior shift {best[1]} is at the edge of its grid")
     at_zero = {"ece_mix": expected_calibration_error(conf.tolist(), correct.tolist()),
                "ece_answerable": expected_calibration_error(conf[answerable].tolist(), correct[answerable].tolist())}
     return best[1], {"prior_shift": best[1], "ece_mix": round(best[2], 4), "ece_answerable": round(best[3], 4),
@@ -275,18 +285,19 @@ def reader_stage(args: argparse.Namespace) -> dict:
     if args.prior_shift == "minimax":
         shift, shift_meta = minimax_prior_shift(conf, correct, answerable)
     else:
-        shift, shift_meta = float(args.prior_shift), {"prior_shift": float(args.prior_shift)}
-    print(f"  prior shift: {shift_meta}")
-    t = min(max(op["threshold"], 1e-6), 1 - 1e-6)
-    shown_threshold = 1.0 / (1.0 + math.exp(-(math.log(t / (1 - t)) + shift))) if 0 < op["threshold"] < 1 else op["threshold"]
+        shift, shift_meta = args.prior_shift, {"prior_shift": args.prior_shift}
+    shown_threshold = shift_probability(op["threshold"], shift)
+    print(f"  prior shift: {shift_meta}; threshold {op['threshold']} -> {shown_threshold:.4f} shown")
     gate = offtopic_gate(engine, questions, args)
     fitted = ReaderSettings(args.reader_passages, settings.temperature, settings.retrieval_weight,
                             (*(float(c) for c in cw), float(cb)), shown_threshold, settings.pool_overlapping,
                             settings.untyped_reading_weight, settings.sentence_weight, gate["min_question_cosine"],
                             shift)
     return {"settings": fitted,
-            "meta": {"questions": len(questions), "forced_f1": round(100 * forced, 2), **op,
-                     "unanswerable_share": args.unanswerable_share, "offtopic_gate": gate, "calibration": shift_meta}}
+            "meta": {"questions": len(questions), "forced_f1": round(100 * forced, 2),
+                     **{(f"fitted_{k}" if "threshold" in k else k): v for k, v in op.items()},
+                     "shown_threshold": shown_threshold, "unanswerable_share": args.unanswerable_share,
+                     "offtopic_gate": gate, "calibration": shift_meta}}
 
 
 def offtopic_gate(engine: Engine, questions: list, args: argparse.Namespace) -> dict:
@@ -316,6 +327,19 @@ def offtopic_gate(engine: Engine, questions: list, args: argparse.Namespace) -> 
 SHIPPED_ANSWERER = REPO / "retrieval" / "data" / "answerer.json"
 
 
+def _prior_shift_arg(text: str) -> str | float:
+    """``--prior-shift``: 'minimax' or a finite number."""
+    if text == "minimax":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError("must be 'minimax' or a finite number")
+    return value
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bench-data", type=Path, default=REPO.parent / "shared" / "bench-data")
@@ -331,15 +355,12 @@ def main() -> None:
     ap.add_argument("--unanswerable-share", type=float, default=None,
                     help="fit the reader's confidence as if this share of questions had no answer (default: the "
                          "calibration data's own, about half)")
-    ap.add_argument("--prior-shift", default="minimax",
+    ap.add_argument("--prior-shift", default="minimax", type=_prior_shift_arg,
                     help="logit shift of the shown confidence: 'minimax' (fitted, see minimax_prior_shift) or a "
                          "number (0: calibrated at the calibration data's own share)")
     args = ap.parse_args()
-    if args.prior_shift != "minimax":
-        try:
-            float(args.prior_shift)
-        except ValueError:
-            ap.error("--prior-shift must be 'minimax' or a number")
+    if args.unanswerable_share is not None and args.prior_shift == "minimax":
+        ap.error("--unanswerable-share already sets the prior the curve is fitted for: give --prior-shift 0 with it")
     t_start = time.time()
     if args.stage in ("gate", "reader"):  # replace only the reader part of the fitted answerer
         from dataclasses import replace

@@ -43,6 +43,7 @@ __all__ = [
     "reader_rows",
     "select_answer",
     "select_reader_answer",
+    "shift_probability",
 ]
 
 NUMERIC_KINDS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
@@ -250,6 +251,15 @@ def _sigmoid(x: float) -> float:
 def _logit(prob: float) -> float:
     p = min(max(prob, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
+
+
+def shift_probability(prob: float, shift: float) -> float:
+    """``prob`` with ``shift`` added to its logit, exactly: no shift or a probability of 0 or 1 returns it as is,
+    so a shift there and back is the identity (``ReaderSettings.prior_shift``)."""
+    if shift == 0.0 or not 0.0 < prob < 1.0:
+        return prob
+    x = math.log(prob) - math.log1p(-prob) + shift
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
 @dataclass
@@ -484,8 +494,8 @@ class ReaderSettings:
     min_question_cosine: float = 0.0
     # Added to the confidence's logit. Half of the calibration questions have no answer, a share no user's questions
     # are known to have: the shift makes the shown probability as well calibrated where none lacks an answer as where
-    # half do (minimax expected calibration error, fitted). ``threshold`` is on the shown scale, so decisions do not
-    # depend on it.
+    # half do (minimax expected calibration error, fitted). ``threshold`` is on the shown scale: the fit moves it
+    # with the shift, so the shift changes no decision (changing one without the other would).
     prior_shift: float = 0.0
 
     def __post_init__(self) -> None:
@@ -530,7 +540,7 @@ class ReaderSettings:
 
     def fitted_confidence(self, shown: float) -> float:
         """``shown`` (a ``value_confidence``) back on the fitted curve's scale, before ``prior_shift``."""
-        return _sigmoid(_logit(shown) - self.prior_shift)
+        return shift_probability(shown, -self.prior_shift)
 
 
 def confidence_features(value: ScoredValue, best_cosine: float) -> np.ndarray:

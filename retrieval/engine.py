@@ -45,7 +45,9 @@ from retrieval.store import (
 from retrieval.tokenize import TokenizerConfig
 from retrieval.types import Answer, AnswerValue, Citation, Hit, Passage
 
-__all__ = ["BuildConfig", "Engine", "SearchConfig", "conflicting_values", "measure_kind", "values_agree"]
+__all__ = [
+    "BuildConfig", "Engine", "SearchConfig", "conflicting_values", "likely_enough", "measure_kind", "values_agree",
+]
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
@@ -83,7 +85,8 @@ class BuildConfig:
 
 
 ANSWERERS = ("auto", "reader", "heuristic")
-# another source's figure must be at least this share as likely as the answer to be reported (eval/conflict_probe.py)
+# another source's figure must be at least this share as likely as the answer to be reported (eval/conflict_probe.py),
+# on the confidence's fitted scale, before ReaderSettings.prior_shift
 CONFLICT_MIN_RATIO = 0.2
 
 
@@ -93,8 +96,8 @@ class SearchConfig:
 
     ``answerer``: "reader" (the trained span reader), "heuristic" (typed candidates and a fitted scorer), or "auto"
     (the reader when its model and fitted settings are installed). ``conflict_min_ratio``: another source's figure
-    is reported as disagreeing only when it is at least this share as likely as the answer (see
-    ``conflicting_values``; ``eval/conflict_probe.py`` measures the choice).
+    is reported as disagreeing only when it is at least this share as likely as the answer, before the reader's
+    prior shift (see ``likely_enough``; ``eval/conflict_probe.py`` measures the choice).
     """
 
     fusion: FusionMode = FusionMode.CONVEX
@@ -584,17 +587,26 @@ def conflicting_values(
     """
     if qtype not in ("count", "when") or not _NUMERIC_VALUE.search(best.text):
         return []
-    scale = fitted_scale or (lambda p: p)
     best_docs = {c.doc_id for c in best.citations}
     out = []
     for v in others:
         sources = {c.doc_id for c in v.citations} - best_docs
         if asserted is not None:
             sources &= {doc for key, doc in asserted if key == v.normalized}
-        likely = scale(v.score) >= min_ratio * scale(best.score)
+        likely = likely_enough(v.score, best.score, min_ratio, fitted_scale)
         if sources and likely and _NUMERIC_VALUE.search(v.text) and not values_agree(best.text, v.text):
             out.append(AnswerValue(v.text, v.normalized, v.score, _one_per_sentence(v.citations)))
     return out
+
+
+def likely_enough(
+    value_score: float, answer_score: float, min_ratio: float, fitted_scale: Callable[[float], float] | None = None,
+) -> bool:
+    """The conflict floor: another value is at least ``min_ratio`` times as likely as the answer, both compared on
+    the scale the floor was chosen on (``fitted_scale`` maps a shown confidence there; None: they are on it)."""
+    if fitted_scale is not None:
+        value_score, answer_score = fitted_scale(value_score), fitted_scale(answer_score)
+    return value_score >= min_ratio * answer_score
 
 
 _MONTH = (r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"

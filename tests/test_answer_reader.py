@@ -18,6 +18,7 @@ from retrieval.answer import (
     confidence_features,
     reader_rows,
     select_reader_answer,
+    shift_probability,
 )
 from retrieval.reader import ReaderSpan
 from retrieval.tokenize import tokenize
@@ -98,6 +99,15 @@ def test_confidence_follows_its_features() -> None:
     assert len(confidence_features(value, 0.6)) == len(READER_CONFIDENCE_FEATURES)
 
 
+def test_shift_probability_is_exact_and_leaves_the_ends_and_no_shift_alone() -> None:
+    assert shift_probability(0.265, 0.7) == pytest.approx(1 / (1 + math.exp(-(math.log(0.265 / 0.735) + 0.7))))
+    for p in (0.0, 1.0, 1e-9, 0.3):
+        assert shift_probability(p, 0.0) == p
+    assert shift_probability(0.0, 2.0) == 0.0 and shift_probability(1.0, -2.0) == 1.0
+    for p in (1e-12, 2e-6, 0.3, 1 - 1e-9):  # there and back, even below _logit's clipping
+        assert shift_probability(shift_probability(p, 0.7), -0.7) == pytest.approx(p, rel=1e-9)
+
+
 def test_prior_shift_moves_the_logit_and_round_trips_through_the_fitted_scale() -> None:
     with pytest.raises(ValueError, match="prior_shift"):
         ReaderSettings(prior_shift=float("nan"))
@@ -114,10 +124,15 @@ def test_prior_shift_moves_the_logit_and_round_trips_through_the_fitted_scale() 
 
 
 def test_shipped_reader_settings_are_fitted() -> None:
-    settings = AnswerModel.default().reader
+    model = AnswerModel.default()
+    settings = model.reader
     assert settings is not None
     assert 1 <= settings.passages <= 10
     assert 0.0 < settings.threshold < 1.0
+    # the threshold moved with the prior shift, so the shift decides nothing
+    fitted = model.meta["reader"]["fitted_threshold"]
+    assert settings.threshold == pytest.approx(shift_probability(fitted, settings.prior_shift), abs=1e-12)
+    assert model.meta["reader"]["calibration"]["prior_shift"] == settings.prior_shift
     value = ScoredValue("x", "x", 0.9, coverage=1.0, evidence=ReaderEvidence(5.0, 0.0, 0.0))
     assert 0.0 <= settings.value_confidence(value, 0.6) <= 1.0
     # a confident reader on a well-matched passage beats a doubtful one on a passage lacking the question's words

@@ -82,10 +82,35 @@ def test_disagreeing_sources_are_reported_and_agreeing_figures_are_not(seeds_eng
     for value in answer.conflicts:
         assert value.citations and {c.doc_id for c in value.citations} - answer_docs
     floor = seeds_engine.search_config.conflict_min_ratio
-    assert all(v.score >= floor * default.score for v in default.conflicts)
+    scale = seeds_engine.answer_model.reader.fitted_confidence  # the floor's scale, before the prior shift
+    assert all(scale(v.score) >= floor * scale(default.score) for v in default.conflicts)
     assert {v.normalized for v in default.conflicts} <= {v.normalized for v in answer.conflicts}
     collapse = seeds_engine.ask("What year did the Soviet Union collapse?")
     assert collapse.text == "1991" and collapse.conflicts == []
+
+
+def test_the_prior_shift_changes_shown_confidences_and_nothing_else(seeds_engine: Engine) -> None:
+    """Answers, abstentions and conflict listings are the same with the curve unshifted (and its threshold
+    unshifted with it); only the probabilities shown move."""
+    from retrieval.answer import shift_probability
+
+    settings = seeds_engine.answer_model.reader
+    assert settings is not None and settings.prior_shift != 0.0
+    shifted, unshifted = copy.copy(seeds_engine), copy.copy(seeds_engine)
+    unshifted.answer_model = dataclasses.replace(seeds_engine.answer_model, reader=dataclasses.replace(
+        settings, prior_shift=0.0, threshold=shift_probability(settings.threshold, -settings.prior_shift)))
+    # a floor between the evacuation figure's fitted ratio (0.22) and its shown one (0.33): listed by neither, unless
+    # the floor were applied to shown confidences
+    for engine in (shifted, unshifted):
+        engine.search_config = dataclasses.replace(seeds_engine.search_config, conflict_min_ratio=0.27)
+    questions = ["How many people have been evacuated from Nagorno-Karabakh?", "where were talks held?",
+                 "How many Azerbaijani troops took part in the offensive?", "Who is the president of Armenia?",
+                 "How many peacekeepers did Russia have in the region?", "What is the capital of France?"]
+    for question in questions:
+        shown, fitted = shifted.ask(question), unshifted.ask(question)
+        assert (shown.text, shown.abstain_reason) == (fitted.text, fitted.abstain_reason)
+        assert [v.text for v in shown.conflicts] == [v.text for v in fitted.conflicts]
+        assert settings.fitted_confidence(shown.score) == pytest.approx(fitted.score, abs=1e-9)
 
 
 def test_reader_rows_carry_each_sentences_cosine_to_the_question(

@@ -3,6 +3,8 @@ flags recorded with no floor, so it must equal what the engine reports at that f
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from retrieval.evaluation.datasets import EvalQuestion
@@ -19,10 +21,13 @@ def _value(text: str, score: float, doc: str) -> AnswerValue:
 
 
 class _FakeEngine:
-    """Answers from a table: (answer, its score, [(other figure, its score)])."""
+    """Answers from a table: (answer, its score, [(other figure, its score)]); ``settings``: a reader's, whose
+    prior shift the scores are shown with."""
 
-    def __init__(self, table: dict[str, tuple[str, float, list[tuple[str, float]]]]) -> None:
+    def __init__(self, table: dict[str, tuple[str, float, list[tuple[str, float]]]], settings=None) -> None:
         self.table = table
+        self.reader = settings  # stands in for the span reader: present when settings are
+        self.answer_model = SimpleNamespace(reader=settings)
 
     def ask(self, question: str) -> Answer:
         text, score, others = self.table[question]
@@ -51,3 +56,16 @@ def test_planted_catch_needs_the_twin_figure_flagged_above_the_floor(probe) -> N
     result = probe.planted(_FakeEngine(table), cases)
     assert result["answered_with_one_of_the_pair"] == 3  # p4 answers neither figure
     assert result["caught"]["by_min_ratio"] == {"0.05": 2, "0.1": 1, "0.15": 1, "0.2": 1, "0.3": 1}
+
+
+def test_floors_apply_on_the_fitted_scale_when_scores_are_shown_shifted(probe) -> None:
+    from retrieval.answer import ReaderSettings, shift_probability
+
+    settings = ReaderSettings(prior_shift=1.0)
+    # fitted 0.5 and 0.09 (ratio 0.18, under the shipped 0.2), shown shifted (0.73 and 0.21: ratio 0.29)
+    table = {"q1": ("10", shift_probability(0.5, 1.0), [("20", shift_probability(0.09, 1.0))])}
+    questions = [EvalQuestion("q1", "q1", ["10"], [], {})]
+    shifted = probe.natural(_FakeEngine(table, settings), questions)
+    assert shifted["flagged_when_correct"]["by_min_ratio"] == {"0.05": 1, "0.1": 1, "0.15": 1, "0.2": 0, "0.3": 0}
+    unmapped = probe.natural(_FakeEngine(table), questions)  # read as fitted scores, 0.29 would pass 0.2
+    assert unmapped["flagged_when_correct"]["by_min_ratio"]["0.2"] == 1

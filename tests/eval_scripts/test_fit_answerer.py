@@ -1,4 +1,5 @@
-"""The fitting script's own arithmetic (eval/fit_answerer.py): the weighted logistic fit and the prior weights."""
+"""The fitting script's own arithmetic (eval/fit_answerer.py): the weighted logistic fit, the prior weights and the
+prior shift."""
 
 from __future__ import annotations
 
@@ -44,15 +45,25 @@ def test_minimax_prior_shift_balances_the_two_calibration_errors(fit_answerer) -
     conf = np.clip(rng.normal(0.35, 0.1, 4000), 0.01, 0.99)
     correct = np.where(answerable, rng.random(4000) < 0.7, False).astype(float)
     shift, meta = fit_answerer.minimax_prior_shift(conf, correct, answerable)
-    assert 0.0 < shift <= 3.0
-    assert meta["prior_shift"] == shift
+    assert 0.0 < shift < 3.0
     worst = max(meta["ece_mix"], meta["ece_answerable"])
     assert worst < max(meta["unshifted"].values())
     # no grid point does better on the worse of the two
-    for other in np.round(np.arange(0.0, 3.0001, 0.05), 2):
+    for other in fit_answerer.PRIOR_SHIFT_GRID:
         shown = 1 / (1 + np.exp(-(np.log(conf / (1 - conf)) + other)))
         mix = expected_calibration_error(shown.tolist(), correct.tolist())
         ans = expected_calibration_error(shown[answerable].tolist(), correct[answerable].tolist())
         assert max(mix, ans) >= worst - 1e-4
-    # already calibrated where every question has an answer: no shift
-    assert fit_answerer.minimax_prior_shift(conf, (rng.random(4000) < conf).astype(float), np.ones(4000, bool))[0] <= 0.1
+    # already calibrated where every question has an answer: no shift; overconfident: a shift down
+    assert abs(fit_answerer.minimax_prior_shift(conf, (rng.random(4000) < conf).astype(float), np.ones(4000, bool))[0]) <= 0.1
+    assert fit_answerer.minimax_prior_shift(conf, (rng.random(4000) < conf / 2).astype(float), np.ones(4000, bool))[0] < 0
+
+
+def test_prior_shift_option_takes_minimax_or_a_finite_number(fit_answerer) -> None:
+    import argparse
+
+    assert fit_answerer._prior_shift_arg("minimax") == "minimax"
+    assert fit_answerer._prior_shift_arg("0.7") == 0.7
+    for bad in ("nan", "inf", "abc"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            fit_answerer._prior_shift_arg(bad)
