@@ -117,14 +117,17 @@ _NAME_CONNECTORS = {"of", "the", "de", "and", "for"}
 
 def name_words(names: list[str]) -> list[str]:
     """The capitalised words of multi-word names (the replacements ``partial_name_swap`` draws from)."""
-    return sorted({w for n in names if len(n.split()) > 1 for w in n.split() if w[0].isupper() and w.isalpha()})
+    return sorted({w for n in names if len(n.split()) > 1 for w in n.split()
+                   if w[0].isupper() and w.isalpha() and w.lower() not in _NAME_CONNECTORS})
 
 
 def partial_name_swap(question: str, context: str, words: list[str], rng: random.Random) -> str | None:
     """An unanswerable variant of ``question``: one word of a multi-word name the context contains is replaced by a
-    word of another name ("the Warsaw Ghetto Uprising" -> "the German Ghetto Uprising"), so every other word still
-    matches. Writers of SQuAD 2.0 often changed a name this way, and the reader, which learned from whole-name
-    swaps, takes the rest of the match as enough. Only when the context never has the new name. None otherwise."""
+    word of another name ("the Warsaw Ghetto Uprising" -> "the Berlin Ghetto Uprising"), so every other word still
+    matches. Among the calibration articles' unanswerable questions the shipped reader answered most confidently,
+    several were written this way ("German Ghetto Uprising"); whole-name swaps do not show it. Only when the context
+    never has the new name, and never a word already in the name. None otherwise. (Stage 10, not shipped, was
+    trained on this function as of 9592317, which also replaced "The" and could repeat a word of the name.)"""
     low = context.lower()
     inside = [e for e in question_entities(question)
               if not e[2][0].isdigit() and len(e[2].split()) > 1 and e[2].lower() in low]
@@ -132,13 +135,13 @@ def partial_name_swap(question: str, context: str, words: list[str], rng: random
         return None
     start, end, text = rng.choice(inside)
     parts = text.split(" ")
-    slots = [i for i, w in enumerate(parts) if w not in _NAME_CONNECTORS and w[:1].isupper() and w.isalpha()]
+    slots = [i for i, w in enumerate(parts) if w.lower() not in _NAME_CONNECTORS and w[:1].isupper() and w.isalpha()]
     if not slots:
         return None
     i = rng.choice(slots)
     for option in (rng.choice(words) for _ in range(30)):
         renamed = " ".join(parts[:i] + [option] + parts[i + 1:])
-        if option != parts[i] and renamed.lower() not in low:
+        if option not in parts and option.lower() not in _NAME_CONNECTORS and renamed.lower() not in low:
             return question[:start] + renamed + question[end:]
     return None
 

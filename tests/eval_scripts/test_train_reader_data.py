@@ -48,6 +48,12 @@ def test_partial_name_swap_changes_one_word_of_a_name_into_one_the_context_lacks
         old, new = "Warsaw Ghetto Uprising".split(), name.split()
         assert len(new) == 3 and sum(a != b for a, b in zip(old, new)) == 1  # one word changed
         assert name.lower() not in context.lower()
+    # neither "The" nor a word already in the name replaces a word of it
+    assert train_reader.name_words(["The Hague Convention"]) == ["Convention", "Hague"]
+    for seed in range(10):
+        q = train_reader.partial_name_swap("Who founded the Warsaw Chopin Society?", "The Warsaw Chopin Society met.",
+                                           ["The", "Chopin", "Society", "Warsaw"], random.Random(seed))
+        assert q is None
     # no multi-word name the context has: nothing to change
     assert train_reader.partial_name_swap("When did Warsaw fall?", context, words, random.Random(0)) is None
     assert train_reader.partial_name_swap("Who led the Berlin Wall protests?", context, words, random.Random(0)) is None
