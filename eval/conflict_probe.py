@@ -122,12 +122,14 @@ def planted_articles(squad: dict, limit: int) -> tuple[list[dict], list[dict]]:
     return articles, cases
 
 
-def _flags(engine: Engine, question: str) -> tuple[Answer, list[AnswerValue], list[AnswerValue]]:
+def _flags(
+    engine: Engine, question: str, scale: Callable[[float], float] | None,
+) -> tuple[Answer, list[AnswerValue], list[AnswerValue]]:
     answer = engine.ask(question)
     if answer.text is None:
         return answer, [], []
     return answer, answer.conflicts, previous_rule(answer.alternatives[0], answer.alternatives[1:], answer.question_type,
-                                                   fitted_scale(engine))
+                                                   scale)
 
 
 def natural(engine: Engine, questions: list[EvalQuestion]) -> dict:
@@ -135,7 +137,7 @@ def natural(engine: Engine, questions: list[EvalQuestion]) -> dict:
     scale = fitted_scale(engine)
     rows = []
     for q in track(questions, description="natural"):
-        answer, now, before = _flags(engine, q.question)
+        answer, now, before = _flags(engine, q.question, scale)
         if answer.text is None:
             continue
         rows.append({"id": q.qid, "correct": f1(answer.text, q.answers) >= 0.5, "answer": answer.text,
@@ -163,7 +165,7 @@ def planted(engine: Engine, cases: list[dict]) -> dict:
     scale = fitted_scale(engine)
     rows = []
     for c in track(cases, description="planted"):
-        answer, now, before = _flags(engine, c["question"])
+        answer, now, before = _flags(engine, c["question"], scale)
         key = normalize_value(answer.text or "")
         pair = {normalize_value(c["original"]): normalize_value(c["twin"]),
                 normalize_value(c["twin"]): normalize_value(c["original"])}

@@ -169,20 +169,20 @@ def minimax_prior_shift(
     """
     grid = PRIOR_SHIFT_GRID if grid is None else grid
     logits = np.log(np.clip(conf, 1e-6, 1 - 1e-6) / np.clip(1 - conf, 1e-6, 1.0))
-    best: tuple[float, float, float, float] | None = None  # (worst, shift, mix, answerable only)
-    for shift in grid.tolist():
+
+    def eces(shift: float) -> tuple[float, float]:  # (over all questions, over the answerable ones)
         shown = 1.0 / (1.0 + np.exp(-(logits + shift)))
-        mix = expected_calibration_error(shown.tolist(), correct.tolist())
-        ans = expected_calibration_error(shown[answerable].tolist(), correct[answerable].tolist())
-        if best is None or max(mix, ans) < best[0] - 1e-12:
-            best = (max(mix, ans), float(shift), mix, ans)
-    assert best is not None, "empty grid"
-    if best[1] in (float(grid.min()), float(grid.max())):
-        print(f"  warning: the prior shift {best[1]} is at the edge of its grid")
-    at_zero = {"ece_mix": expected_calibration_error(conf.tolist(), correct.tolist()),
-               "ece_answerable": expected_calibration_error(conf[answerable].tolist(), correct[answerable].tolist())}
-    return best[1], {"prior_shift": best[1], "ece_mix": round(best[2], 4), "ece_answerable": round(best[3], 4),
-                     "unshifted": {k: round(v, 4) for k, v in at_zero.items()}}
+        return (expected_calibration_error(shown.tolist(), correct.tolist()),
+                expected_calibration_error(shown[answerable].tolist(), correct[answerable].tolist()))
+
+    by_shift = {float(shift): eces(shift) for shift in grid.tolist()}
+    best = min(by_shift, key=lambda shift: max(by_shift[shift]))  # the first of equals, in grid order
+    if best in (float(grid.min()), float(grid.max())):
+        print(f"  warning: the prior shift {best} is at the edge of its grid")
+    mix, ans = by_shift[best]
+    at_zero = by_shift.get(0.0) or eces(0.0)
+    return best, {"prior_shift": best, "ece_mix": round(mix, 4), "ece_answerable": round(ans, 4),
+                  "unshifted": {"ece_mix": round(at_zero[0], 4), "ece_answerable": round(at_zero[1], 4)}}
 
 
 def _reader_calibration(args: argparse.Namespace) -> tuple[EvalDataset, Engine]:
