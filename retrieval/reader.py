@@ -174,10 +174,14 @@ class SpanReader:
                     if a <= b < a + MAX_ANSWER_TOKENS:
                         found.append((float(s_log[a] + e_log[b]), int(a), int(b)))
             found.sort(reverse=True)
-            for score, a, b in found[:per_window]:
+            kept = 0
+            for score, a, b in found:
+                if kept == per_window:
+                    break
                 c0, c1 = trim_span(contexts[ci], w.offsets[a][0], w.offsets[b][1])
-                if c1 <= c0:
+                if c1 <= c0 or "\n" in contexts[ci][c0:c1]:  # an answer never runs across a line break
                     continue
+                kept += 1
                 spans.append(ReaderSpan(ci, c0, c1, contexts[ci][c0:c1], score, null))
         spans.sort(key=lambda s: -s.score)
         seen, unique = set(), []

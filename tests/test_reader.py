@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from retrieval.reader import trim_span
+from retrieval.reader import SpanReader, bundled_reader_paths, trim_span
 
 
 @pytest.mark.parametrize(
@@ -77,3 +78,35 @@ def test_trim_span_never_inverts() -> None:
     for span in [".", ",", "\"", "(", "\u201d", ". ,"]:
         start, end = trim_span(span, 0, len(span))
         assert 0 <= start <= end <= len(span)
+
+
+class _StubSession:
+    """Start/end logits that put the best span across the line break and a weaker one inside the second line."""
+
+    def __init__(self, best: tuple[int, int], second: tuple[int, int]) -> None:
+        self.best, self.second = best, second
+
+    def run(self, _outputs: object, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        starts = np.zeros(feeds["input_ids"].shape, dtype=np.float32)
+        ends = np.zeros_like(starts)
+        starts[:, self.best[0]], ends[:, self.best[1]] = 9.0, 9.0
+        starts[:, self.second[0]], ends[:, self.second[1]] = 5.0, 5.0
+        return [starts, ends]
+
+
+def test_read_never_returns_a_span_across_a_line_break() -> None:
+    paths = bundled_reader_paths()
+    if paths is None:
+        pytest.skip("no bundled reader in this install")
+    reader = SpanReader(*paths)  # the real tokenizers; the model is replaced below
+    question, context = "Where were talks held?", "Talks were planned.\nThey were held in Yevlakh on Thursday."
+    enc = reader.tokenizer.encode(question, context)
+    in_context = [(k, a, b) for k, ((a, b), sid) in enumerate(zip(enc.offsets, enc.sequence_ids)) if sid == 1]
+    begins = {a: k for k, a, _b in in_context}
+    finishes = {b: k for k, _a, b in in_context}
+    place = context.index("Yevlakh")
+    first, last = begins[place], finishes[place + len("Yevlakh")]
+    reader.session = _StubSession(best=(begins[context.index("planned")], last), second=(first, last))
+    spans = reader.read(question, [context], top_n=3)
+    assert spans and all("\n" not in s.text for s in spans)
+    assert spans[0].text == "Yevlakh"
