@@ -269,6 +269,24 @@ def _negatives(pos: list[dict], fraction: float, make, rng: random.Random) -> li
     return out
 
 
+def hardest_paragraph(question: str, answer: str, paragraphs: list[str], own: int) -> str | None:
+    """The paragraph of the article, other than ``own`` and lacking ``answer``, that shares the most with the question
+    (IDF-weighted over the article's paragraphs, the engine's BM25 tokens): the passage an open-corpus reader ranks
+    next to the right one and must learn to say "not here" about. A random paragraph of the article is mostly easy.
+    None when no other paragraph lacks the answer."""
+    from retrieval.tokenize import tokenize
+
+    tokens = [set(tokenize(text)) for text in paragraphs]
+    wanted = set(tokenize(question))
+    n = len(paragraphs)
+    idf = {t: math.log(1 + n / (1 + sum(t in ts for ts in tokens))) for t in wanted}
+    others = [k for k in range(n) if k != own and answer.lower() not in paragraphs[k].lower()]
+    if not others:
+        return None
+    best = max(others, key=lambda k: (sum(idf[t] for t in wanted & tokens[k]), -k))
+    return paragraphs[best]
+
+
 def shared_groups(pos: list[dict], fraction: float, size: int, paragraphs_of, rng: random.Random) -> list[dict]:
     """Shared-normalisation groups (Clark & Gardner 2018): for ``fraction`` of the answerable records, a copy of the
     record and up to ``size - 1`` other paragraphs of its article that lack the answer ("no answer" there), all
@@ -292,7 +310,7 @@ def load_examples(
     bench: Path, n_questions: int, distractors: float = 0.0, v2_repeats: int = 1, skip: int = 0, swaps: float = 0.0,
     deletions: float = 0.0, context_swaps: float = 0.0, v2_parts: tuple[str, ...] = ("reader",),
     shared: float = 0.0, shared_size: int = 3, antonyms: float = 0.0, negations: float = 0.0,
-    partial_swaps: float = 0.0,
+    partial_swaps: float = 0.0, hard_distractors: float = 0.0,
 ) -> list[dict]:
     """(question, context, answer_start, answer_text | None) records.
 
@@ -312,6 +330,8 @@ def load_examples(
     (see ``antonym_swap``) or its auxiliary verb negated (see ``negate_question``), labelled "no answer": with entity
     swaps, the commonest ways SQuAD 2.0's unanswerable questions were written. ``partial_swaps``: for this fraction,
     also the question with one word of a name changed (see ``partial_name_swap``), labelled "no answer".
+    ``hard_distractors``: like ``distractors``, but the paragraph is the one of the article that shares the most with
+    the question (see ``hardest_paragraph``).
 
     ``shared``: for this fraction of the answerable questions, the question is also read over up to
     ``shared_size - 1`` other paragraphs of its article that lack the answer, and all its windows share one softmax
@@ -355,6 +375,8 @@ def load_examples(
     negated = _negatives(pos, negations, rewritten(lambda ex: negate_question(ex["q"], ex["c"])), rng)
     words = name_words(names)
     renamed = _negatives(pos, partial_swaps, rewritten(lambda ex: partial_name_swap(ex["q"], ex["c"], words, rng)), rng)
+    closest = _negatives(pos, hard_distractors, lambda ex: unanswerable(ex["q"], hardest_paragraph(
+        ex["q"], ex["a"], [p["context"] for p in train["data"][ex["art"]]["paragraphs"]], ex["par"])), rng)
     grouped = shared_groups(pos, shared, shared_size, lambda ex: train["data"][ex["art"]]["paragraphs"], rng)
     v2 = json.loads((bench / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))
     neg = [
@@ -362,13 +384,13 @@ def load_examples(
         for art in v2["data"] if reader_split(art["title"]) in v2_parts
         for p in art["paragraphs"] for qa in p["qas"] if not qa["answers"]
     ]
-    examples = (pos + hard + swapped + deleted + in_context + opposite + negated + renamed + neg * max(1, v2_repeats)
-                + grouped)
+    examples = (pos + hard + swapped + deleted + in_context + opposite + negated + renamed + closest
+                + neg * max(1, v2_repeats) + grouped)
     rng.shuffle(examples)
     print(f"examples: {len(pos)} answerable (SQuAD v1.1 train), {len(hard)} same-article distractor paragraphs, "
           f"{len(swapped)} entity-swapped questions, {len(deleted)} answer sentences deleted, "
           f"{len(in_context)} in-context entity swaps, {len(opposite)} antonym swaps, {len(negated)} negated questions, "
-          f"{len(renamed)} partial name swaps, "
+          f"{len(renamed)} partial name swaps, {len(closest)} closest same-article paragraphs, "
           f"{len(neg)} x{max(1, v2_repeats)} unanswerable (v2.0 articles: {', '.join(v2_parts)}), "
           f"{len(grouped)} shared-softmax paragraphs")
     return examples
@@ -550,6 +572,9 @@ def main() -> None:
                     help="fraction of questions also added with the auxiliary verb negated, as 'no answer'")
     ap.add_argument("--partial-swaps", type=float, default=0.0,
                     help="fraction of questions also added with one word of a name changed, as 'no answer'")
+    ap.add_argument("--hard-distractors", type=float, default=0.0,
+                    help="fraction of questions also added with the article's paragraph most like the question "
+                         "among those lacking the answer, as 'no answer'")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this safetensors checkpoint of a previous run instead of all-MiniLM-L6-v2")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
@@ -580,7 +605,7 @@ def main() -> None:
     examples = load_examples(
         args.bench_data, args.questions, args.distractors, args.v2_repeats, args.skip_questions, args.swaps,
         args.deletions, args.context_swaps, v2_parts, args.shared, args.shared_size, args.antonyms, args.negations,
-        args.partial_swaps,
+        args.partial_swaps, args.hard_distractors,
     )
     feats = featurize(tokenizer, examples)
     rng = random.Random(SEED)

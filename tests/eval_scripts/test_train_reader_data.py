@@ -127,6 +127,18 @@ def test_context_entity_swap_uses_another_name_from_the_same_paragraph(train_rea
     assert train_reader.context_entity_swap("who spoke?", context, "Ilham Aliyev", random.Random(0)) is None
 
 
+def test_hardest_paragraph_is_the_closest_one_that_lacks_the_answer(train_reader) -> None:
+    paragraphs = [
+        "Talks on reintegration were held in Yevlakh on Thursday.",  # the question's own paragraph
+        "The weather in Baku was mild.",
+        "Talks on reintegration were planned for Thursday, officials said.",  # closest without the answer
+        "Reintegration talks ended in Yevlakh.",  # close, but it has the answer
+    ]
+    question = "Where were talks on reintegration held on Thursday?"
+    assert train_reader.hardest_paragraph(question, "Yevlakh", paragraphs, own=0) == paragraphs[2]
+    assert train_reader.hardest_paragraph(question, "Yevlakh", [paragraphs[0], paragraphs[3]], own=0) is None
+
+
 def test_real_no_answer_questions_come_only_from_the_chosen_article_parts(train_reader, bench_data: Path) -> None:
     import json
 
