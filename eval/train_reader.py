@@ -273,7 +273,7 @@ def hardest_paragraph(question: str, answer: str, paragraphs: list[str], own: in
     """The paragraph of the article, other than ``own`` and lacking ``answer``, that shares the most with the question
     (IDF-weighted over the article's paragraphs, the engine's BM25 tokens): the passage an open-corpus reader ranks
     next to the right one and must learn to say "not here" about. A random paragraph of the article is mostly easy.
-    None when no other paragraph lacks the answer."""
+    None when no other paragraph lacks the answer or none shares a word with the question (that one is not close)."""
     from retrieval.tokenize import tokenize
 
     tokens = [set(tokenize(text)) for text in paragraphs]
@@ -283,8 +283,9 @@ def hardest_paragraph(question: str, answer: str, paragraphs: list[str], own: in
     others = [k for k in range(n) if k != own and answer.lower() not in paragraphs[k].lower()]
     if not others:
         return None
-    best = max(others, key=lambda k: (sum(idf[t] for t in wanted & tokens[k]), -k))
-    return paragraphs[best]
+    shared = {k: sum(idf[t] for t in wanted & tokens[k]) for k in others}
+    best = max(others, key=lambda k: (shared[k], -k))
+    return paragraphs[best] if shared[best] > 0 else None
 
 
 def shared_groups(pos: list[dict], fraction: float, size: int, paragraphs_of, rng: random.Random) -> list[dict]:
@@ -375,8 +376,11 @@ def load_examples(
     negated = _negatives(pos, negations, rewritten(lambda ex: negate_question(ex["q"], ex["c"])), rng)
     words = name_words(names)
     renamed = _negatives(pos, partial_swaps, rewritten(lambda ex: partial_name_swap(ex["q"], ex["c"], words, rng)), rng)
-    closest = _negatives(pos, hard_distractors, lambda ex: unanswerable(ex["q"], hardest_paragraph(
-        ex["q"], ex["a"], [p["context"] for p in train["data"][ex["art"]]["paragraphs"]], ex["par"])), rng)
+    def closest_distractor(ex: dict) -> dict | None:
+        paragraphs = [p["context"] for p in train["data"][ex["art"]]["paragraphs"]]
+        return unanswerable(ex["q"], hardest_paragraph(ex["q"], ex["a"], paragraphs, ex["par"]))
+
+    closest = _negatives(pos, hard_distractors, closest_distractor, rng)
     grouped = shared_groups(pos, shared, shared_size, lambda ex: train["data"][ex["art"]]["paragraphs"], rng)
     v2 = json.loads((bench / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))
     neg = [

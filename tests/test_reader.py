@@ -94,19 +94,24 @@ class _StubSession:
         return [starts, ends]
 
 
-def test_read_never_returns_a_span_across_a_line_break() -> None:
+@pytest.mark.parametrize("line_break", ["\n", "\r\n", "\r", "\u2028", "\u2029"])
+@pytest.mark.parametrize("per_window", [1, 3])
+def test_read_never_returns_a_span_across_a_line_break(line_break: str, per_window: int) -> None:
     paths = bundled_reader_paths()
     if paths is None:
         pytest.skip("no bundled reader in this install")
     reader = SpanReader(*paths)  # the real tokenizers; the model is replaced below
-    question, context = "Where were talks held?", "Talks were planned.\nThey were held in Yevlakh on Thursday."
+    question = "Where were talks held?"
+    context = f"Talks were planned.{line_break}They were held in Yevlakh on Thursday."
     enc = reader.tokenizer.encode(question, context)
     in_context = [(k, a, b) for k, ((a, b), sid) in enumerate(zip(enc.offsets, enc.sequence_ids)) if sid == 1]
     begins = {a: k for k, a, _b in in_context}
     finishes = {b: k for k, _a, b in in_context}
-    place = context.index("Yevlakh")
-    first, last = begins[place], finishes[place + len("Yevlakh")]
-    reader.session = _StubSession(best=(begins[context.index("planned")], last), second=(first, last))
-    spans = reader.read(question, [context], top_n=3)
-    assert spans and all("\n" not in s.text for s in spans)
-    assert spans[0].text == "Yevlakh"
+    held, place = context.index("held"), context.index("Yevlakh")
+    reader.session = _StubSession(
+        best=(begins[context.index("planned")], finishes[held + len("held")]),  # "planned. They were held"
+        second=(begins[place], finishes[place + len("Yevlakh")]),
+    )
+    spans = reader.read(question, [context], top_n=3, per_window=per_window)
+    assert spans and all(len(s.text.splitlines()) == 1 for s in spans)
+    assert spans[0].text == "Yevlakh"  # the next best takes the place of the span across the break

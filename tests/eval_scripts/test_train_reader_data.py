@@ -137,6 +137,26 @@ def test_hardest_paragraph_is_the_closest_one_that_lacks_the_answer(train_reader
     question = "Where were talks on reintegration held on Thursday?"
     assert train_reader.hardest_paragraph(question, "Yevlakh", paragraphs, own=0) == paragraphs[2]
     assert train_reader.hardest_paragraph(question, "Yevlakh", [paragraphs[0], paragraphs[3]], own=0) is None
+    # sharing no word with the question is not close, whatever its place in the article
+    assert train_reader.hardest_paragraph(question, "Yevlakh", paragraphs[:2], own=0) is None
+
+
+def test_hard_distractors_add_records_and_change_no_other(train_reader, bench_data: Path) -> None:
+    import json
+
+    settings = dict(distractors=0.15, skip=26000, swaps=0.4, deletions=0.25, context_swaps=0.2, antonyms=1.0,
+                    negations=0.25, v2_parts=("reader", "reader-b"))
+    without = train_reader.load_examples(bench_data, 200, **settings)
+    with_hard = train_reader.load_examples(bench_data, 200, hard_distractors=0.3, **settings)
+
+    def key(record: dict) -> str:
+        return json.dumps(record, sort_keys=True)
+
+    added = sorted(map(key, with_hard))
+    for record in map(key, without):
+        added.remove(record)  # every earlier record is still there, once
+    assert 30 <= len(added) <= 90  # about 0.3 of 200 questions, less those with no close paragraph
+    assert all(json.loads(r)["a"] is None for r in added)
 
 
 def test_real_no_answer_questions_come_only_from_the_chosen_article_parts(train_reader, bench_data: Path) -> None:
