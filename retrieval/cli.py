@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -143,6 +144,15 @@ _ABSTAIN_HEADLINES = {
 }
 
 
+_LINE_BREAK_RUN = re.compile(r"\s*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]\s*")
+
+
+def _flat(text: str) -> str:
+    """``text`` with its line breaks (a hard-wrapped article's) shown as spaces, or as nothing after a hyphen
+    ("Nagorno-" / "Karabakh"); --json keeps the exact text."""
+    return _LINE_BREAK_RUN.sub(lambda m: "" if text[m.start() - 1 : m.start()] == "-" else " ", text)
+
+
 def _print_citations(out: Any, citations: Sequence[Citation]) -> None:
     from rich.markup import escape
 
@@ -150,7 +160,7 @@ def _print_citations(out: Any, citations: Sequence[Citation]) -> None:
         out.print(f"  [{i}] [cyan]{escape(c.doc_id)}[/]  {escape(c.title)}  chars {c.start}-{c.end}")
         a, b = c.start - c.sentence_start, c.end - c.sentence_start
         s = c.sentence
-        out.print(f"      {escape(s[:a])}[bold reverse]{escape(s[a:b])}[/]{escape(s[b:])}")
+        out.print(f"      {escape(_flat(s[:a]))}[bold reverse]{escape(_flat(s[a:b]))}[/]{escape(_flat(s[b:]))}")
 
 
 def _render_answer(answer: Answer, show_passages: bool) -> None:
@@ -161,21 +171,21 @@ def _render_answer(answer: Answer, show_passages: bool) -> None:
         out.print(f"[bold yellow]{_ABSTAIN_HEADLINES[answer.abstain_reason or 'no_candidate']}[/]")
         if answer.alternatives and answer.abstain_reason == "low_confidence":
             best = answer.alternatives[0]
-            out.print(f"[dim]best guess[/] {escape(best.text)!s}  [dim](confidence {best.score:.2f}, below what "
+            out.print(f"[dim]best guess[/] {escape(_flat(best.text))!s}  [dim](confidence {best.score:.2f}, below what "
                       "the engine needs to answer)[/]")
             _print_citations(out, best.citations[:1])
         out.print("Closest passages:")
         for hit in answer.hits[:3]:
             snippet = hit.passage.text if len(hit.passage.text) < 300 else hit.passage.text[:297] + "..."
-            out.print(f"  [cyan]{escape(hit.passage.doc_id)}[/] [{hit.passage.start}:{hit.passage.end}] {escape(snippet)}")
+            out.print(f"  [cyan]{escape(hit.passage.doc_id)}[/] [{hit.passage.start}:{hit.passage.end}] {escape(_flat(snippet))}")
     else:
-        out.print(f"[bold green]{escape(answer.text)}[/]  [dim](confidence {answer.score:.2f})[/]")
+        out.print(f"[bold green]{escape(_flat(answer.text))}[/]  [dim](confidence {answer.score:.2f})[/]")
         _print_citations(out, answer.citations)
         if answer.conflicts:
             out.print("[yellow]Sources disagree; other figures given:[/]")
             for v in answer.conflicts:
                 docs = ", ".join(sorted({c.doc_id for c in v.citations}))
-                out.print(f"  {escape(v.text)} [dim](confidence {v.score:.2f}; {escape(docs)})[/]")
+                out.print(f"  {escape(_flat(v.text))} [dim](confidence {v.score:.2f}; {escape(docs)})[/]")
     if show_passages:
         from rich.table import Table
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.ingest import paragraph_spans
+
 __all__ = ["ReaderSpan", "SpanReader", "bundled_reader_paths", "trim_span"]
 
 MAX_LEN = 256
@@ -41,8 +43,6 @@ def _unmatched(span: str, mark: str, partner: str) -> bool:
 
 _INSIDE_CLOSER = frozenset(".,!?")  # punctuation that sits inside a closing quote: "... groups.\u201d"
 _CUT_ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")  # "p.m", "U.S": an abbreviation short of its last "."
-# What str.splitlines (and so ingest) takes for a line break: a line of an article is one of its paragraphs.
-_LINE_BREAK = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 
 
 def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -147,9 +147,9 @@ class SpanReader:
     def read(self, question: str, contexts: Sequence[str], top_n: int = 3, per_window: int = 3) -> list[ReaderSpan]:
         """The best ``top_n`` spans over all contexts, best first (score = start logit + end logit).
 
-        Each window gives its ``per_window`` best spans that are left with text after ``trim_span`` and do not run
-        across a line break (one line of an article is one paragraph; an answer stays inside one): a candidate that
-        fails either is replaced by the window's next best."""
+        Each window gives its ``per_window`` best spans that are left with text after ``trim_span`` and stay inside
+        one paragraph (a line, or the lines of hard-wrapped text that wrapping broke: ``ingest.paragraph_spans``, the
+        rule ingest reads the article by): a candidate that fails either is replaced by the window's next best."""
         if not contexts or not question.strip():
             return []
         question = self._cut_question(question)
@@ -164,6 +164,7 @@ class SpanReader:
             mask[r, :n] = 1
             types[r, :n] = w.type_ids
         starts, ends = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+        paragraphs = [paragraph_spans(ctx) for ctx in contexts]
         spans: list[ReaderSpan] = []
         for r, (ci, w) in enumerate(windows):
             seq = w.sequence_ids
@@ -185,7 +186,7 @@ class SpanReader:
                 if kept == per_window:
                     break
                 c0, c1 = trim_span(contexts[ci], w.offsets[a][0], w.offsets[b][1])
-                if c1 <= c0 or _LINE_BREAK.search(contexts[ci], c0, c1):  # an answer stays inside one paragraph
+                if c1 <= c0 or not any(a <= c0 and c1 <= b for a, b in paragraphs[ci]):  # inside one paragraph
                     continue
                 kept += 1
                 spans.append(ReaderSpan(ci, c0, c1, contexts[ci][c0:c1], score, null))

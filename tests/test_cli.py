@@ -99,3 +99,11 @@ def test_ask_can_use_the_heuristic_answerer(index_args: list[str]) -> None:
     assert "timings" in json.loads(result.stdout)
     bad = runner.invoke(ask_app, ["--answerer", "oracle", "who?", *index_args])
     assert bad.exit_code == 2 and "--answerer must be" in bad.output
+
+
+def test_wrapped_text_is_shown_on_one_line() -> None:
+    from retrieval.cli import _flat
+
+    shown = _flat("held on Thursday in the\ncity of Nagorno-\r\nKarabakh")
+    assert shown == "held on Thursday in the city of Nagorno-Karabakh"
+    assert _flat("no  break here") == "no  break here"

@@ -5,7 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.ingest import CorpusError, IngestReport, find_content_spans, guess_title, load_corpus, split_rough_sentences
+from retrieval.ingest import (
+    CorpusError,
+    IngestReport,
+    find_content_spans,
+    guess_title,
+    load_corpus,
+    paragraph_spans,
+    split_rough_sentences,
+    wrap_width,
+)
 
 
 def _content(text: str) -> str:
@@ -50,6 +59,37 @@ def test_general_rules_on_unseen_furniture() -> None:
     assert "We lost everything" in content  # first person inside a quote is reporting, not an appeal
     assert "newsletter" not in content and "Home | News" not in content and "Share" not in content
     assert "example.com" not in content
+
+
+def _wrapped(text: str, width: int, between: str) -> str:
+    import textwrap
+
+    return between.join(textwrap.fill(line, width) for line in text.splitlines() if line.strip())
+
+
+@pytest.mark.parametrize("width", [60, 72, 80, 100])
+@pytest.mark.parametrize("between", ["\n", "\n\n"])  # paragraphs with or without a blank line between them
+def test_hard_wrapped_articles_keep_their_content(seeds_dir: Path, width: int, between: str) -> None:
+    """Wrapped lines are short and unpunctuated, the shape of page furniture; read line by line, four fifths of a
+    wrapped article was dropped. Read as the paragraphs the wrapping broke, it keeps what the unwrapped file keeps."""
+    for path in sorted(seeds_dir.glob("*.txt")):
+        original = path.read_text(encoding="utf-8")
+        wrapped = _wrapped(original, width, between)
+        assert wrap_width(original) is None  # one paragraph a line: nothing to join
+        assert wrap_width(wrapped) is not None and wrap_width(wrapped) <= width
+        kept = sum(b - a for a, b in find_content_spans(wrapped, guess_title(wrapped)[1]))
+        kept_unwrapped = sum(b - a for a, b in find_content_spans(original, guess_title(original)[1]))
+        assert kept >= 0.95 * kept_unwrapped, (path.name, kept, kept_unwrapped)
+
+
+def test_paragraph_spans_join_only_what_wrapping_broke() -> None:
+    paragraph = ("Both sides said talks on reintegrating the breakaway territory into the rest of Azerbaijan would "
+                 "be held on Thursday in the city of Yevlakh, officials in Baku and Stepanakert told reporters.")
+    text = _wrapped(paragraph, 40, "") + "\n- a list item\nShort last line.\n"
+    spans = [text[a:b] for a, b in paragraph_spans(text)]
+    assert [" ".join(s.split()) for s in spans] == [paragraph, "- a list item",
+                                                    "Short last line."]
+    assert paragraph_spans("one line\ntwo lines\n") == [(0, 8), (9, 18)]  # too few lines to call it wrapped
 
 
 def test_rough_sentences_split_glued_text() -> None:

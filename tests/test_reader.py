@@ -115,3 +115,27 @@ def test_read_never_returns_a_span_across_a_line_break(line_break: str, per_wind
     spans = reader.read(question, [context], top_n=3, per_window=per_window)
     assert spans and all(len(s.text.splitlines()) == 1 for s in spans)
     assert spans[0].text == "Yevlakh"  # the next best takes the place of the span across the break
+
+
+def test_read_lets_a_span_cross_the_line_breaks_of_hard_wrapped_text() -> None:
+    import textwrap
+
+    paths = bundled_reader_paths()
+    if paths is None:
+        pytest.skip("no bundled reader in this install")
+    reader = SpanReader(*paths)
+    question = "Where were talks held?"
+    context = textwrap.fill(
+        "Both sides said talks on reintegrating the breakaway territory into the rest of Azerbaijan would be held on "
+        "Thursday in the city of Yevlakh, officials in Baku and Stepanakert told reporters on Wednesday.", 40)
+    answer = "Thursday in the city of Yevlakh"
+    assert answer not in context and answer in " ".join(context.split())  # it runs across a wrapped line's end
+    enc = reader.tokenizer.encode(question, context)
+    in_context = [(k, a, b) for k, ((a, b), sid) in enumerate(zip(enc.offsets, enc.sequence_ids)) if sid == 1]
+    begins = {a: k for k, a, _b in in_context}
+    finishes = {b: k for k, _a, b in in_context}
+    start = context.index("Thursday")
+    end = context.index("Yevlakh") + len("Yevlakh")
+    reader.session = _StubSession(best=(begins[start], finishes[end]), second=(begins[start], begins[start]))
+    spans = reader.read(question, [context], top_n=3, per_window=1)
+    assert " ".join(spans[0].text.split()) == answer
