@@ -150,7 +150,12 @@ _LINE_BREAK_RUN = re.compile(r"\s*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]\s*")
 def _flat(text: str) -> str:
     """``text`` with its line breaks (a hard-wrapped article's) shown as spaces, or as nothing after a hyphen
     ("Nagorno-" / "Karabakh"); --json keeps the exact text."""
-    return _LINE_BREAK_RUN.sub(lambda m: "" if text[m.start() - 1 : m.start()] == "-" else " ", text)
+    return _LINE_BREAK_RUN.sub(lambda m: "" if _hyphenated(text, m.start()) else " ", text)
+
+
+def _hyphenated(text: str, at: int) -> bool:
+    """A word broken at a hyphen ("Nagorno-" / "Karabakh"), not a spaced dash ("(BSS/AFP) -" / "Azerbaijan")."""
+    return text[at - 1 : at] == "-" and text[at - 2 : at - 1].isalnum()
 
 
 def _print_citations(out: Any, citations: Sequence[Citation]) -> None:

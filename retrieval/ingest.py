@@ -135,6 +135,9 @@ def _has_unbalanced_quote(sentence: str) -> bool:
 # Hard-wrapped text (fixed-width .txt, many .md files) breaks lines where the next word would not fit; the
 # widths people wrap at lie in this range, and a one-paragraph-a-line article has many longer lines.
 MIN_WRAP_WIDTH, MAX_WRAP_WIDTH = 40, 120
+_LIST_ITEM = re.compile(r"^[ \t]*(?:[•·▪●◦‣*+-]|\d{1,2}[.)])[ \t]+")  # not "–"/"—": prose lines start with them
+_HEADING_OR_ROW = re.compile(r"^[ \t]*(?:#{1,6}[ \t]|\|)")  # Markdown heading, table row
+_SENTENCE_END = re.compile(r"[.!?:;…][\"'”’)\]]*$")
 
 
 def _physical_lines(text: str) -> list[tuple[int, int]]:
@@ -147,8 +150,13 @@ def _physical_lines(text: str) -> list[tuple[int, int]]:
 
 
 def _first_word_length(line: str) -> int:
-    words = line.split()
-    return len(words[0]) if words else 0
+    """Up to the first space or tab: wrapping never breaks at a no-break space, so it is part of the word."""
+    return len(re.split(r"[ \t]", line.lstrip(" \t"), maxsplit=1)[0])
+
+
+def _stands_alone(line: str) -> bool:
+    """A heading, table row, rule or underline ("=====") is never part of a wrapped paragraph."""
+    return bool(_HEADING_OR_ROW.match(line)) or not any(ch.isalnum() for ch in line)
 
 
 def wrap_width(text: str) -> int | None:
@@ -157,7 +165,8 @@ def wrap_width(text: str) -> int | None:
     Greedy wrapping ends a line when the next word would not fit, so in wrapped text most lines followed by another
     line are within one word of the width (the 95th percentile of line lengths): all but paragraph ends, about half
     of the lines in news copy wrapped without blank lines between paragraphs, and well under a tenth of lines of
-    unwrapped text whose lengths merely vary."""
+    unwrapped text whose lengths merely vary. Those lines end mid-sentence; in text written a sentence a line they
+    end a sentence. Five line pairs at least: with fewer, the longest line alone decides."""
     lines = [text[a:b].rstrip() for a, b in _physical_lines(text)]
     lengths = sorted(len(line) for line in lines if line.strip())
     if len(lengths) < 4:
@@ -166,52 +175,65 @@ def wrap_width(text: str) -> int | None:
     if not MIN_WRAP_WIDTH <= width <= MAX_WRAP_WIDTH:
         return None
     pairs = [(line, nxt) for line, nxt in zip(lines, lines[1:]) if line.strip() and nxt.strip()]
-    broken = sum(len(line) + 1 + _first_word_length(nxt) > width for line, nxt in pairs)
-    return width if len(pairs) >= 3 and broken >= 0.45 * len(pairs) else None
+    broken = [line for line, nxt in pairs if len(line) + 1 + _first_word_length(nxt) > width]
+    if len(pairs) < 5 or len(broken) < 0.45 * len(pairs):
+        return None
+    return width if sum(bool(_SENTENCE_END.search(line)) for line in broken) <= 0.5 * len(broken) else None
 
 
-def paragraph_spans(text: str) -> list[tuple[int, int]]:
+def paragraph_spans(text: str, starts_mid_line: bool = False) -> list[tuple[int, int]]:
     """(start, end) of each paragraph, whitespace trimmed: a line, or in hard-wrapped text (``wrap_width``) the run
-    of lines the wrapping broke. A wrapped line joins the next when the next line's first word would not have fit
-    on it and the next line does not open a list item."""
+    of lines the wrapping broke.
+
+    In wrapped text whose paragraphs are set apart by blank lines, a paragraph is a run of non-blank lines; without
+    blank lines, a line joins the next when the next line's first word would not have fit on it. Never across a
+    heading, table row or rule, nor into a list item after a line that ends a sentence or an item.
+    ``starts_mid_line``: ``text`` is cut from a longer text at a sentence start (a passage), so its first line is
+    short for that reason alone and joins the next unless something above forbids it."""
     width = wrap_width(text)
-    out: list[tuple[int, int]] = []
-    joining = False
     lines = _physical_lines(text)
+    kinds = [bool(text[a:b].strip()) for a, b in lines]
+    gaps = sum(1 for k in range(1, len(kinds) - 1) if not kinds[k] and kinds[k - 1])
+    blank_separated = gaps >= 0.1 * sum(kinds)
+    out: list[tuple[int, int]] = []
+    joining = in_item = False
+    first = True
     for k, (a, b) in enumerate(lines):
+        line = text[a:b].rstrip()
         a, b = _trim(text, a, b)
-        if b > a:
-            if joining and out:
-                out[-1] = (out[-1][0], b)
-            else:
-                out.append((a, b))
+        if b <= a:
+            joining = False
+            continue
+        if joining and out:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+            in_item = bool(_LIST_ITEM.match(line))
         nxt = text[lines[k + 1][0] : lines[k + 1][1]] if k + 1 < len(lines) else ""
-        line = text[lines[k][0] : lines[k][1]].rstrip()
         joining = (
-            width is not None and b > a and bool(nxt.strip()) and not _BULLET.match(nxt)
-            and len(line) + 1 + _first_word_length(nxt) > width
+            width is not None and bool(nxt.strip()) and not _stands_alone(line) and not _stands_alone(nxt)
+            and not (_LIST_ITEM.match(nxt) and (in_item or _SENTENCE_END.search(line)))
+            and (blank_separated or (first and starts_mid_line) or len(line) + 1 + _first_word_length(nxt) > width)
         )
+        first = False
     return out
-
-
-def _iter_lines(text: str) -> Iterator[tuple[int, int]]:
-    yield from paragraph_spans(text)
 
 
 def find_content_spans(text: str, title_span: tuple[int, int] | None = None) -> tuple[tuple[int, int], ...]:
     """Character ranges of ``text`` that hold article content, in order, merged across whitespace-only gaps.
 
-    A line is dropped when its shape is that of page furniture (too short, unpunctuated and short, a short bullet,
-    a URL line); inside kept lines, sentences that address the reader outside quotes (appeals) are dropped.
-    The headline line is kept even though it is unpunctuated.
+    A paragraph (``paragraph_spans``: a line, or the lines of hard-wrapped text that wrapping broke) is dropped
+    when its shape is that of page furniture (too short, unpunctuated and short, a short bullet, a URL line); inside
+    kept paragraphs, sentences that address the reader outside quotes (appeals) are dropped. The headline's
+    paragraph is kept even though it is unpunctuated.
     """
     # Units in reading order: (start, end, kind) with kind "content", "furniture" or "appeal" (addresses the
     # reader). A content sentence between two appeals is part of the same appeal block ("The Independent is
     # trusted by ...") and goes with it; furniture alone does not pull content out.
     units: list[tuple[int, int, str]] = []
-    for a, b in _iter_lines(text):
+    for a, b in paragraph_spans(text):
         line = text[a:b]
-        if title_span is not None and (a, b) == title_span:
+        if title_span is not None and a <= title_span[0] and title_span[1] <= b:
             units.append((a, b, "content"))
         elif _is_structural_boilerplate(line):
             units.append((a, b, "appeal" if _addresses_reader(line) else "furniture"))
@@ -238,25 +260,34 @@ _DATEISH = re.compile(r"^[\W\d_]*(?:\d{1,2}\s+\w+,?\s+\d{4}|\w+\s+\d{1,2},?\s+\d
 
 
 def guess_title(text: str) -> tuple[str, tuple[int, int] | None]:
-    """The headline: the first non-empty line that reads like one (five or more words, not a dateline).
+    """The headline: the first non-empty paragraph that reads like one (five or more words, not a dateline).
 
-    Falls back to the first non-empty line, so a title always exists when the text does.
+    Falls back to the first non-empty paragraph, so a title always exists when the text does. A wrapped paragraph
+    longer than a headline is a headline run into the text below it: its first line is the title.
     """
     first: tuple[int, int] | None = None
-    for a, b in _iter_lines(text):
+    for a, b in paragraph_spans(text):
         line = text[a:b]
         if first is None:
             first = (a, b)
         if len(_words(line)) >= MIN_CONTENT_WORDS and not _DATEISH.match(line) and not _URL.search(line):
-            return _shorten(line), (a, b)
+            if len(line) > _TITLE_CHARS and len(line.splitlines()) > 1:
+                b = a + len(line.splitlines()[0].rstrip())
+            return _shorten(text[a:b]), (a, b)
     if first is None:
         return "", None
     return _shorten(text[first[0] : first[1]]), first
 
 
-def _shorten(line: str, limit: int = 160) -> str:
+_TITLE_CHARS = 160
+
+
+def _shorten(line: str, limit: int = _TITLE_CHARS) -> str:
     parts = [part.strip() for part in line.splitlines()]  # a headline wrapped over lines reads as one line
-    line = "".join(p + ("" if p.endswith("-") or k == len(parts) - 1 else " ") for k, p in enumerate(parts))
+    line = "".join(
+        p + ("" if k == len(parts) - 1 or (p.endswith("-") and p[-2:-1].isalnum()) else " ")  # "Nagorno-" / "Karabakh"
+        for k, p in enumerate(parts)
+    )
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 

@@ -164,7 +164,7 @@ class SpanReader:
             mask[r, :n] = 1
             types[r, :n] = w.type_ids
         starts, ends = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
-        paragraphs = [paragraph_spans(ctx) for ctx in contexts]
+        paragraphs = [paragraph_spans(ctx, starts_mid_line=True) for ctx in contexts]
         spans: list[ReaderSpan] = []
         for r, (ci, w) in enumerate(windows):
             seq = w.sequence_ids

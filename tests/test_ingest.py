@@ -92,6 +92,46 @@ def test_paragraph_spans_join_only_what_wrapping_broke() -> None:
     assert paragraph_spans("one line\ntwo lines\n") == [(0, 8), (9, 18)]  # too few lines to call it wrapped
 
 
+def test_paragraph_spans_keep_headings_rules_tables_and_list_items_apart() -> None:
+    body = ("Both sides said talks on reintegrating the breakaway territory into the rest of Azerbaijan would be held "
+            "on Thursday in the city of Yevlakh, officials in Baku and Stepanakert told reporters late on Wednesday.")
+    wrapped = _wrapped(body + "\n" + body, 44, "\n")
+    heads = ("## Talks on reintegration will be held in Yevlakh on Thursday", "Talks in Yevlakh\n=========", "-----")
+    for head in heads:
+        text = head + "\n" + wrapped + "\n"
+        spans = [" ".join(text[a:b].split()) for a, b in paragraph_spans(text)]
+        assert " ".join(head.split()) not in " ".join(spans[1:]), head  # the heading is never joined to the body
+    rows = [("Azerbaijan", 10), ("Armenia", 20), ("Russia", 3)] * 3
+    table = "\n".join(f"| {name:<30} | {n:>6} |" for name, n in rows)
+    assert len(paragraph_spans(wrapped + "\n" + table)) >= 9
+    items = wrapped + "\n- first item of a list\n- second item\n"
+    assert [" ".join(items[a:b].split()) for a, b in paragraph_spans(items)][-2:] == ["- first item of a list",
+                                                                                   "- second item"]
+
+
+def test_paragraph_spans_join_across_no_break_spaces_and_dashes_and_balanced_wrapping() -> None:
+    sentence = ("Azerbaijan said its forces had taken positions near Stepanakert in the contested region – a claim the "
+                "separatists denied – and that talks in\u00a0Nagorno-Karabakh would follow on Thursday.")
+    for width in range(46, 80, 2):
+        one = _wrapped(sentence, width, "")
+        tight = "\n".join([one] * 4)  # no blank lines: joined only where the next word did not fit
+        assert all(" ".join(tight[a:b].split()).endswith("Thursday.") for a, b in paragraph_spans(tight))
+        assert len(paragraph_spans("\n\n".join([one] * 4))) == 4  # blank lines: every run of lines is one
+    # balanced wrapping (GNU fmt aims short of the width): lines end early, blank lines still set paragraphs apart
+    uneven = "\n\n".join(_wrapped(sentence + " " + sentence, width, "") for width in (66, 72, 64, 72, 68))
+    assert len(paragraph_spans(uneven)) == 5
+
+
+def test_text_written_a_sentence_a_line_is_not_wrapped(seeds_dir: Path) -> None:
+    import random
+
+    sentences = [s for path in sorted(seeds_dir.glob("*.txt")) for s in
+                 (lambda t: [t[a:b] for a, b in split_rough_sentences(t)])(path.read_text(encoding="utf-8"))
+                 if 40 < len(s) < 120]
+    rng = random.Random(0)
+    assert all(wrap_width("\n".join(rng.sample(sentences, rng.randint(4, 10)))) is None for _ in range(300))
+
+
 def test_rough_sentences_split_glued_text() -> None:
     text = "It makes all the difference.Azerbaijan said Mr. Smith left. Then 2 more came."
     sents = [text[a:b] for a, b in split_rough_sentences(text)]
