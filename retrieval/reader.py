@@ -186,7 +186,7 @@ class SpanReader:
                 if kept == per_window:
                     break
                 c0, c1 = trim_span(contexts[ci], w.offsets[a][0], w.offsets[b][1])
-                if c1 <= c0 or not any(a <= c0 and c1 <= b for a, b in paragraphs[ci]):  # inside one paragraph
+                if c1 <= c0 or not any(p0 <= c0 and c1 <= p1 for p0, p1 in paragraphs[ci]):  # in one paragraph
                     continue
                 kept += 1
                 spans.append(ReaderSpan(ci, c0, c1, contexts[ci][c0:c1], score, null))
