@@ -73,6 +73,11 @@ _NUMBER_WORDS = {
     "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20", "thirty": "30", "hundred": "100",
     "thousand": "1000", "dozen": "12",
 }
+# News copy abbreviates months ("Sept. 19") where another article spells them out ("September 19").
+_MONTHS = {
+    "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july",
+    "aug": "august", "sep": "september", "sept": "september", "oct": "october", "nov": "november", "dec": "december",
+}
 
 FEATURE_NAMES = (
     "inv_rank",
@@ -164,11 +169,19 @@ def normalize_value(text: str) -> str:
             break
         t = stripped
     t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)
+    t = re.sub(r"\s*%|\s+per\s*cent\b", " percent", t)  # "5%", "5 per cent", "5 percent"
+    t = re.sub(r"(?<=\d)(?:st|nd|rd|th)\b", "", t)  # "September 19th"
     t = re.sub(r"[^\w\s.]", " ", t)
     t = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", t)
-    words = [_NUMBER_WORDS.get(w, w) for w in t.split()]
+    words = [_MONTHS.get(w, _NUMBER_WORDS.get(w, w)) for w in t.split()]
     words = [w for w in words if w not in ("the", "a", "an")]
-    return " ".join(words)
+    merged: list[str] = []
+    for w in words:  # "two thousand" -> "2000", "three hundred" -> "300"
+        if w in ("100", "1000") and merged and merged[-1].isdigit() and 0 < int(merged[-1]) < 100:
+            merged[-1] = str(int(merged[-1]) * int(w))
+        else:
+            merged.append(w)
+    return " ".join(merged)
 
 
 @dataclass

@@ -11,7 +11,9 @@ from retrieval.types import Citation
 @pytest.mark.parametrize(
     ("a", "b"),
     [("2,000", "2000"), ("about 2,000", "2000"), ("more than 10,000", "10,000"), ("The Kremlin", "Kremlin"),
-     ("“Azerbaijan’s internal affair”", "azerbaijan’s internal affair".replace("’", "")), ("six", "6")],
+     ("“Azerbaijan’s internal affair”", "azerbaijan’s internal affair".replace("’", "")), ("six", "6"),
+     ("Sept. 19", "September 19"), ("Sep 19, 2023", "September 19th, 2023"), ("5%", "5 per cent"),
+     ("about 5 percent", "5%"), ("two thousand", "2,000"), ("three hundred", "300")],
 )
 def test_values_that_mean_the_same_pool_together(a: str, b: str) -> None:
     assert normalize_value(a) == normalize_value(b)
@@ -20,6 +22,9 @@ def test_values_that_mean_the_same_pool_together(a: str, b: str) -> None:
 def test_different_values_stay_apart() -> None:
     assert normalize_value("2,000") != normalize_value("20,000")
     assert normalize_value("3.5") != normalize_value("35")
+    assert normalize_value("5%") != normalize_value("5")  # a share is not a count
+    assert normalize_value("May 4") != normalize_value("March 4")
+    assert normalize_value("1,000 hundred") != normalize_value("100,000")  # only a plain number times hundred
 
 
 @pytest.mark.parametrize(
