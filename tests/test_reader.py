@@ -81,7 +81,7 @@ def test_trim_span_never_inverts() -> None:
 
 
 class _StubSession:
-    """Start/end logits that put the best span across the line break and a weaker one inside the second line."""
+    """A stand-in model whose start/end logits make ``best`` the best span and ``second`` the next (token positions)."""
 
     def __init__(self, best: tuple[int, int], second: tuple[int, int]) -> None:
         self.best, self.second = best, second
@@ -94,6 +94,13 @@ class _StubSession:
         return [starts, ends]
 
 
+def _token_bounds(reader: SpanReader, question: str, context: str) -> tuple[dict[int, int], dict[int, int]]:
+    """Token position of the context token that begins / ends at each character offset."""
+    enc = reader.tokenizer.encode(question, context)
+    in_context = [(k, a, b) for k, ((a, b), sid) in enumerate(zip(enc.offsets, enc.sequence_ids)) if sid == 1]
+    return {a: k for k, a, _b in in_context}, {b: k for k, _a, b in in_context}
+
+
 @pytest.mark.parametrize("line_break", ["\n", "\r\n", "\r", "\u2028", "\u2029"])
 @pytest.mark.parametrize("per_window", [1, 3])
 def test_read_never_returns_a_span_across_a_line_break(line_break: str, per_window: int) -> None:
@@ -103,10 +110,7 @@ def test_read_never_returns_a_span_across_a_line_break(line_break: str, per_wind
     reader = SpanReader(*paths)  # the real tokenizers; the model is replaced below
     question = "Where were talks held?"
     context = f"Talks were planned.{line_break}They were held in Yevlakh on Thursday."
-    enc = reader.tokenizer.encode(question, context)
-    in_context = [(k, a, b) for k, ((a, b), sid) in enumerate(zip(enc.offsets, enc.sequence_ids)) if sid == 1]
-    begins = {a: k for k, a, _b in in_context}
-    finishes = {b: k for k, _a, b in in_context}
+    begins, finishes = _token_bounds(reader, question, context)
     held, place = context.index("held"), context.index("Yevlakh")
     reader.session = _StubSession(
         best=(begins[context.index("planned")], finishes[held + len("held")]),  # "planned. They were held"
@@ -130,10 +134,7 @@ def test_read_lets_a_span_cross_the_line_breaks_of_hard_wrapped_text() -> None:
         "Thursday in the city of Yevlakh, officials in Baku and Stepanakert told reporters on Wednesday.", 40)
     answer = "Thursday in the city of Yevlakh"
     assert answer not in context and answer in " ".join(context.split())  # it runs across a wrapped line's end
-    enc = reader.tokenizer.encode(question, context)
-    in_context = [(k, a, b) for k, ((a, b), sid) in enumerate(zip(enc.offsets, enc.sequence_ids)) if sid == 1]
-    begins = {a: k for k, a, _b in in_context}
-    finishes = {b: k for k, _a, b in in_context}
+    begins, finishes = _token_bounds(reader, question, context)
     start = context.index("Thursday")
     end = context.index("Yevlakh") + len("Yevlakh")
     reader.session = _StubSession(best=(begins[start], finishes[end]), second=(begins[start], begins[start]))
