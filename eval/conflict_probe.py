@@ -75,12 +75,6 @@ def previous_rule(
     ]
 
 
-def fitted_scale(engine: Engine) -> Callable[[float], float] | None:
-    """What maps the engine's shown confidences to the scale the conflict floor applies on (None: the same)."""
-    settings = engine.answer_model.reader if engine.reader is not None else None
-    return settings.fitted_confidence if settings is not None else None
-
-
 def changed_figure(figure: str) -> str:
     """A different figure of the same kind: years (1000-2099) move by 7, other figures become x3+1 (thousands
     separated, as a writer would)."""
@@ -134,7 +128,7 @@ def _flags(
 
 def natural(engine: Engine, questions: list[EvalQuestion]) -> dict:
     """False alarms on open-corpus SQuAD count/date questions."""
-    scale = fitted_scale(engine)
+    scale = engine.fitted_scale()
     rows = []
     for q in track(questions, description="natural"):
         answer, now, before = _flags(engine, q.question, scale)
@@ -162,7 +156,7 @@ def natural(engine: Engine, questions: list[EvalQuestion]) -> dict:
 
 def planted(engine: Engine, cases: list[dict]) -> dict:
     """Catches of planted disagreements."""
-    scale = fitted_scale(engine)
+    scale = engine.fitted_scale()
     rows = []
     for c in track(cases, description="planted"):
         answer, now, before = _flags(engine, c["question"], scale)

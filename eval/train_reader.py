@@ -359,6 +359,10 @@ def load_examples(
         context = paragraphs[rng.choice(others)]["context"]
         return unanswerable(ex["q"], None if ex["a"].lower() in context.lower() else context)
 
+    def closest_distractor(ex: dict) -> dict | None:
+        paragraphs = [p["context"] for p in train["data"][ex["art"]]["paragraphs"]]
+        return unanswerable(ex["q"], hardest_paragraph(ex["q"], ex["a"], paragraphs, ex["par"]))
+
     def rewritten(question_of) -> Callable[[dict], dict | None]:
         """A "no answer" record maker: the record's paragraph with the question ``question_of(record)`` makes."""
         return lambda ex: unanswerable(question_of(ex), ex["c"])
@@ -376,10 +380,6 @@ def load_examples(
     negated = _negatives(pos, negations, rewritten(lambda ex: negate_question(ex["q"], ex["c"])), rng)
     words = name_words(names)
     renamed = _negatives(pos, partial_swaps, rewritten(lambda ex: partial_name_swap(ex["q"], ex["c"], words, rng)), rng)
-    def closest_distractor(ex: dict) -> dict | None:
-        paragraphs = [p["context"] for p in train["data"][ex["art"]]["paragraphs"]]
-        return unanswerable(ex["q"], hardest_paragraph(ex["q"], ex["a"], paragraphs, ex["par"]))
-
     closest = _negatives(pos, hard_distractors, closest_distractor, rng)
     grouped = shared_groups(pos, shared, shared_size, lambda ex: train["data"][ex["art"]]["paragraphs"], rng)
     v2 = json.loads((bench / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))

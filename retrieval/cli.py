@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -144,18 +143,11 @@ _ABSTAIN_HEADLINES = {
 }
 
 
-_LINE_BREAK_RUN = re.compile(r"\s*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]\s*")
-
-
 def _flat(text: str) -> str:
-    """``text`` with its line breaks (a hard-wrapped article's) shown as spaces, or as nothing after a hyphen
-    ("Nagorno-" / "Karabakh"); --json keeps the exact text."""
-    return _LINE_BREAK_RUN.sub(lambda m: "" if _hyphenated(text, m.start()) else " ", text)
+    """``text`` shown on one line (a hard-wrapped article's); --json keeps the exact text."""
+    from retrieval.ingest import one_line
 
-
-def _hyphenated(text: str, at: int) -> bool:
-    """A word broken at a hyphen ("Nagorno-" / "Karabakh"), not a spaced dash ("(BSS/AFP) -" / "Azerbaijan")."""
-    return text[at - 1 : at] == "-" and text[at - 2 : at - 1].isalnum()
+    return one_line(text)
 
 
 def _print_citations(out: Any, citations: Sequence[Citation]) -> None:

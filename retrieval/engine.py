@@ -519,6 +519,12 @@ class Engine:
                                     p.text[s0 - p.start : s1 - p.start], s0, s1))
         return out
 
+    def fitted_scale(self) -> Callable[[float], float] | None:
+        """What maps the reader's shown confidences back to its fitted curve's scale (``ReaderSettings.prior_shift``),
+        where the conflict floor applies; None for the heuristic answerer, whose scale is the fitted one."""
+        settings = self.answer_model.reader
+        return settings.fitted_confidence if self.reader is not None and settings is not None else None
+
     def answer_from_hits(self, question: str, hits: Sequence[Hit], query_vector: np.ndarray) -> Answer:
         from retrieval.answer import analyze_question
 
@@ -527,13 +533,12 @@ class Engine:
             analysis = analyze_question(question, self.tokenizer)
             values, calib, asserted = self._reader_values(question, hits, query_vector)
             min_cosine = calib.min_question_cosine  # the reader's off-topic gate
-            fitted_scale: Callable[[float], float] | None = calib.fitted_confidence
         else:
             analysis, rows = collect_candidates(
                 question, hits, self.sentence_cosines(query_vector, hits), self.idf, self.tokenizer, self.idf_scale
             )
             values, calib = select_answer(rows, self.answer_model), self.answer_model
-            min_cosine, fitted_scale = 0.0, None
+            min_cosine = 0.0
         best_cosine = best_dense_cosine(hits, default=min_cosine)
         alternatives = [
             AnswerValue(v.text, v.key, calib.value_confidence(v, best_cosine), [m.citation for m in v.mentions])
@@ -554,7 +559,7 @@ class Engine:
             question, best.text, best.score, citations=citations,
             alternatives=alternatives, hits=list(hits), question_type=analysis.qtype,
             conflicts=conflicting_values(best, alternatives[1:], analysis.qtype, asserted,
-                                         self.search_config.conflict_min_ratio, fitted_scale),
+                                         self.search_config.conflict_min_ratio, self.fitted_scale()),
         )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "guess_title",
     "iter_corpus_files",
     "load_corpus",
+    "one_line",
     "paragraph_spans",
     "split_rough_sentences",
     "wrap_width",
@@ -135,6 +136,8 @@ def _has_unbalanced_quote(sentence: str) -> bool:
 # Hard-wrapped text (fixed-width .txt, many .md files) breaks lines where the next word would not fit; the
 # widths people wrap at lie in this range, and a one-paragraph-a-line article has many longer lines.
 MIN_WRAP_WIDTH, MAX_WRAP_WIDTH = 40, 120
+LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines breaks at
+_LINE_BREAK_RUN = re.compile(rf"\s*[{LINE_BREAKS}]\s*")
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[•·▪●◦‣*+-]|\d{1,2}[.)])[ \t]+")  # not "–"/"—": prose lines start with them
 _HEADING_OR_ROW = re.compile(r"^[ \t]*(?:#{1,6}[ \t]|\|)")  # Markdown heading, table row
 _SENTENCE_END = re.compile(r"[.!?:;…][\"'”’)\]]*$")
@@ -144,7 +147,7 @@ def _physical_lines(text: str) -> list[tuple[int, int]]:
     """(start, end) of every line, line break excluded, blank lines included."""
     out, pos = [], 0
     for line in text.splitlines(keepends=True):
-        out.append((pos, pos + len(line.rstrip("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"))))
+        out.append((pos, pos + len(line.rstrip(LINE_BREAKS))))
         pos += len(line)
     return out
 
@@ -282,12 +285,18 @@ def guess_title(text: str) -> tuple[str, tuple[int, int] | None]:
 _TITLE_CHARS = 160
 
 
+def one_line(text: str) -> str:
+    """``text`` (wrapped over lines) for display on one line: each line break a space, or nothing where it breaks a
+    word at a hyphen ("Nagorno-" / "Karabakh", not "(BSS/AFP) -" / "Azerbaijan")."""
+    return _LINE_BREAK_RUN.sub(lambda m: "" if _breaks_hyphenated_word(text, m.start()) else " ", text)
+
+
+def _breaks_hyphenated_word(text: str, at: int) -> bool:
+    return text[at - 1 : at] == "-" and text[at - 2 : at - 1].isalnum()
+
+
 def _shorten(line: str, limit: int = _TITLE_CHARS) -> str:
-    parts = [part.strip() for part in line.splitlines()]  # a headline wrapped over lines reads as one line
-    line = "".join(
-        p + ("" if k == len(parts) - 1 or (p.endswith("-") and p[-2:-1].isalnum()) else " ")  # "Nagorno-" / "Karabakh"
-        for k, p in enumerate(parts)
-    )
+    line = one_line(line.strip())  # a headline wrapped over lines reads as one line
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 

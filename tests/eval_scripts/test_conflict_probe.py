@@ -3,7 +3,6 @@ flags recorded with no floor, so it must equal what the engine reports at that f
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 
 import pytest
 
@@ -26,8 +25,10 @@ class _FakeEngine:
 
     def __init__(self, table: dict[str, tuple[str, float, list[tuple[str, float]]]], settings=None) -> None:
         self.table = table
-        self.reader = settings  # stands in for the span reader: present when settings are
-        self.answer_model = SimpleNamespace(reader=settings)
+        self.settings = settings
+
+    def fitted_scale(self):  # as Engine.fitted_scale: the reader's, when there is one
+        return self.settings.fitted_confidence if self.settings is not None else None
 
     def ask(self, question: str) -> Answer:
         text, score, others = self.table[question]
