@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,32 +24,23 @@ _TOP_K = 10
 _AGREEMENT_QUERIES = 20
 
 
-def load_beir_corpus(path: Path) -> tuple[list[str], list[str]]:
-    """(doc ids, texts) from a BEIR corpus.jsonl; text = title + " " + text."""
-    ids: list[str] = []
-    texts: list[str] = []
+def _jsonl_rows(path: Path) -> Iterator[dict]:
     with open(path, encoding="utf-8") as fh:
         for line in fh:
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            ids.append(str(row["_id"]))
-            texts.append(f"{row.get('title') or ''} {row.get('text') or ''}")
-    return ids, texts
+            if line.strip():
+                yield json.loads(line)
+
+
+def load_beir_corpus(path: Path) -> tuple[list[str], list[str]]:
+    """(doc ids, texts) from a BEIR corpus.jsonl; text = title + " " + text."""
+    rows = list(_jsonl_rows(path))
+    return [str(r["_id"]) for r in rows], [f"{r.get('title') or ''} {r.get('text') or ''}" for r in rows]
 
 
 def load_beir_queries(path: Path) -> tuple[list[str], list[str]]:
     """(query ids, texts) from a BEIR queries.jsonl."""
-    ids: list[str] = []
-    texts: list[str] = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            ids.append(str(row["_id"]))
-            texts.append(str(row["text"]))
-    return ids, texts
+    rows = list(_jsonl_rows(path))
+    return [str(r["_id"]) for r in rows], [str(r["text"]) for r in rows]
 
 
 def _rank_bm25_top(scores: np.ndarray, k: int) -> np.ndarray:

@@ -62,6 +62,22 @@ def _os_error(exc: OSError, where: Path) -> typer.Exit:
 
 
 @contextlib.contextmanager
+def _engine_errors(corpus: Path, index: Path) -> Iterator[None]:
+    """Turn what opening, building or querying an index can raise into one error line and exit code 1."""
+    from retrieval.ingest import CorpusError
+    from retrieval.store import IndexError_
+
+    try:
+        yield
+    except IndexError_ as exc:
+        raise _fail(f"{exc}; rebuild with: ask-engine build --corpus {corpus} --index {index}") from None
+    except CorpusError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _os_error(exc, index) from None
+
+
+@contextlib.contextmanager
 def _progress_factory(quiet: bool) -> Iterator[Callable[[str, int], Callable[[int], None]]]:
     """Rich progress bars on stderr for long builds; silent when ``quiet``."""
     if quiet:
@@ -218,23 +234,14 @@ def ask(
     """Answer QUESTION from the corpus, citing article, character span and sentence."""
     import dataclasses
 
-    from retrieval.ingest import CorpusError
-    from retrieval.store import IndexError_
-
     question = _validate_question(question)
     _check_answerer(answerer)
     corpus = corpus or default_corpus()
     index = index or default_index_for(corpus)
-    try:
+    with _engine_errors(corpus, index):
         engine = open_or_build(corpus, index, quiet=quiet or as_json)
         engine.search_config = dataclasses.replace(engine.search_config, answerer=answerer)
         answer = engine.ask(question, k=k)
-    except IndexError_ as exc:
-        raise _fail(f"{exc}; rebuild with: ask-engine build --corpus {corpus} --index {index}") from None
-    except CorpusError as exc:
-        raise _fail(str(exc)) from None
-    except OSError as exc:
-        raise _os_error(exc, index) from None
     if as_json:
         sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
     else:
@@ -313,23 +320,14 @@ def search(
     index: IndexOpt = None,
 ) -> None:
     """Passage search (no answer extraction)."""
-    from retrieval.ingest import CorpusError
-    from retrieval.store import IndexError_
-
     query = _validate_question(query)
     if mode not in ("rrf", "convex"):
         raise _fail("--fusion must be rrf or convex", 2)
     corpus = corpus or default_corpus()
     index = index or default_index_for(corpus)
-    try:
+    with _engine_errors(corpus, index):
         engine = open_or_build(corpus, index, quiet=as_json)
         hits = engine.search(query, k=k, mode=mode)
-    except IndexError_ as exc:
-        raise _fail(f"{exc}; rebuild with: ask-engine build --corpus {corpus} --index {index}") from None
-    except CorpusError as exc:
-        raise _fail(str(exc)) from None
-    except OSError as exc:
-        raise _os_error(exc, index) from None
     if as_json:
         sys.stdout.write(json.dumps([h.to_json() for h in hits], ensure_ascii=False) + "\n")
         return
