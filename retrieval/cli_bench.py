@@ -1,4 +1,4 @@
-"""``ask-engine bench``: the vector search benchmark (retrieval/vector_bench.py) as an admin command.
+"""``ask-engine bench``: the vector search benchmark (retrieval/vector_bench/) as an admin command.
 
 Kept out of cli.py so the command module stays light: nothing heavy is imported until the command runs.
 Call :func:`register` on the admin Typer app.

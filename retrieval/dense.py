@@ -84,7 +84,7 @@ def auto_nlist(n_vectors: int) -> int:
 def choose_index_spec(n_vectors: int, target_recall: float = 0.95) -> dict[str, Any]:
     """The index kind and parameters for ``n_vectors`` at ``target_recall`` (recall@10 against exact search).
 
-    Policy, from ``ask-engine bench`` (retrieval/vector_bench.py) on MiniLM embeddings of SQuAD + SciFact passages
+    Policy, from ``ask-engine bench`` (retrieval/vector_bench/) on MiniLM embeddings of SQuAD + SciFact passages
     searched with real questions (2-core AMD EPYC, one thread per query):
 
     * ``n <= 50k`` or ``target_recall >= 0.999``: ``flat``. The exact scan is memory-bandwidth bound, ~1.5 KB per

@@ -1,0 +1,140 @@
+"""Measurement helpers: memory bandwidth, exact top-k, recall@k, and the latency/throughput/recall loop of one
+search setting, with the search functions it times. Independent of where the vectors come from.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from retrieval.dense import DenseIndex
+from retrieval.vector_bench.config import BenchConfig
+
+__all__ = [
+    "SearchFn",
+    "exact_topk",
+    "measure_search",
+    "memory_bandwidth",
+    "recall_at_k",
+]
+
+def memory_bandwidth(nbytes: int = 1 << 30, repeats: int = 5, threads: int = 1) -> float:
+    """Best-of-``repeats`` read bandwidth in GB/s: numpy sum of an int64 array, split over ``threads`` threads.
+
+    An integer sum, not a float one: numpy's pairwise float summation is compute bound on some CPUs.
+    """
+    a = np.ones(max(nbytes // 8, threads), dtype=np.int64)
+    parts = np.array_split(a, threads)
+    best = math.inf
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            if threads == 1:
+                np.add.reduce(a)
+            else:
+                list(pool.map(np.add.reduce, parts))  # the reduction releases the GIL
+            best = min(best, time.perf_counter() - t0)
+    return a.nbytes / best / 1e9
+
+
+def exact_topk(db: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """Exact top-k ids by inner product (faiss flat, BLAS for the batch)."""
+    import faiss
+
+    index = faiss.IndexFlatIP(db.shape[1])
+    index.add(np.ascontiguousarray(db, dtype=np.float32))
+    return index.search(np.ascontiguousarray(queries, dtype=np.float32), k)[1]
+
+
+def recall_at_k(found: np.ndarray, truth: np.ndarray, k: int) -> float:
+    """Mean fraction of each query's true top-k found in its returned top-k."""
+    hits = [len(np.intersect1d(f[:k], t[:k], assume_unique=True)) for f, t in zip(found, truth)]
+    return float(np.mean(hits)) / k if hits else 0.0
+
+
+def _percentile(ms: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(ms), q)) if ms else float("nan")
+
+
+SearchFn = Callable[[np.ndarray, int, int], np.ndarray]  # (queries, k, threads) -> ids
+
+
+def measure_search(
+    search: SearchFn, queries: np.ndarray, truth: np.ndarray, cfg: BenchConfig, all_threads: int
+) -> dict[str, Any]:
+    """Single-query latency (1 thread, all threads), batch throughput and recall@k of one search setting.
+
+    Loops stop at ``latency_queries`` / all queries or at their time budget, whichever comes first; the numbers of
+    queries behind each figure are reported with it.
+    """
+    k = cfg.k
+    row: dict[str, Any] = {}
+    for label, threads in (("1t", 1), ("all", all_threads)):
+        ms: list[float] = []
+        with _blas_threads(1 if threads == 1 else None):  # "1t": one OpenMP and one BLAS thread
+            for i in range(3):
+                search(queries[i : i + 1], k, threads)  # warm-up
+            t_end = time.perf_counter() + cfg.latency_budget_s
+            for i in range(min(cfg.latency_queries, len(queries))):
+                t0 = time.perf_counter()
+                search(queries[i : i + 1], k, threads)
+                ms.append((time.perf_counter() - t0) * 1e3)
+                if time.perf_counter() > t_end and len(ms) >= 10:
+                    break
+        row[f"p50_ms_{label}"] = _percentile(ms, 50)
+        row[f"p99_ms_{label}"] = _percentile(ms, 99)
+        row[f"latency_queries_{label}"] = len(ms)
+    found, done, spent = [], 0, 0.0
+    while done < len(queries) and (spent < cfg.batch_budget_s or done < 2 * cfg.batch_size):
+        batch = queries[done : done + cfg.batch_size]
+        t0 = time.perf_counter()
+        found.append(search(batch, k, all_threads))
+        spent += time.perf_counter() - t0
+        done += len(batch)
+    row["qps_batch"] = done / spent if spent > 0 else float("inf")
+    row["recall@k"] = recall_at_k(np.vstack(found), truth[:done], k)
+    row["recall_queries"] = done
+    return row
+
+
+def _faiss_search(index: DenseIndex) -> SearchFn:
+    import faiss
+
+    def search(q: np.ndarray, k: int, threads: int) -> np.ndarray:
+        faiss.omp_set_num_threads(threads)
+        return index.search(q, k)[1]
+
+    return search
+
+
+def _numpy_search(db: np.ndarray) -> SearchFn:
+    """Brute force as a numpy user writes it: one matmul, argpartition, sort of the k best."""
+
+    def search(q: np.ndarray, k: int, threads: int) -> np.ndarray:  # BLAS threads: set by measure_search
+        sims = q @ db.T
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1, kind="stable")
+        return np.take_along_axis(top, order, axis=1)
+
+    return search
+
+
+@contextmanager
+def _blas_threads(threads: int | None) -> Iterator[None]:
+    """Limit numpy's BLAS to ``threads`` (None: leave it) for a whole loop; a no-op without threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        yield
+        return
+    if threads is None:
+        yield
+        return
+    with threadpool_limits(limits=threads, user_api="blas"):
+        yield
