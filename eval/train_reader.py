@@ -422,7 +422,7 @@ def featurize(tokenizer, examples: list[dict]) -> list[dict]:
                     end_tok = next(k for k in reversed(ctx) if offsets[k][0] < a1)
             group = ex.get("group")
             feats.append({"ids": enc["input_ids"][j], "tt": enc["token_type_ids"][j], "s": start_tok, "e": end_tok,
-                          "g": -1 - len(feats) if group is None else group})
+                          "g": -1 - len(feats) if group is None else group, "anchor": ex["a"] is not None})
     return feats
 
 
@@ -477,6 +477,19 @@ def shared_norm_loss(start_logits, end_logits, mask, starts, ends, groups):
     return torch.stack(losses).mean()
 
 
+def anchor_loss(start_logits, end_logits, teacher_start, teacher_end, mask, anchored):
+    """Mean squared difference between the student's and the teacher's start and end logits over the unpadded
+    positions of the anchored windows (0 when none is anchored). Raw logits, not a per-window softmax: the engine
+    compares span scores across passages and against "no answer", so their scale is part of what is kept."""
+    import torch
+
+    keep = mask.bool() & anchored.bool()[:, None]
+    if not bool(keep.any()):
+        return start_logits.sum() * 0.0
+    diffs = [(s.float() - t.float())[keep] for s, t in ((start_logits, teacher_start), (end_logits, teacher_end))]
+    return torch.cat(diffs).pow(2).mean()
+
+
 def collate(group: list[dict]):
     import torch
 
@@ -490,7 +503,7 @@ def collate(group: list[dict]):
         tt[r, :n] = torch.tensor(f["tt"])
         mask[r, :n] = 1
     return (ids, mask, tt, torch.tensor([f["s"] for f in group]), torch.tensor([f["e"] for f in group]),
-            torch.tensor([f["g"] for f in group]))
+            torch.tensor([f["g"] for f in group]), torch.tensor([f.get("anchor", False) for f in group]))
 
 
 def export(model, out_dir: Path) -> tuple[Path, Path]:
@@ -579,6 +592,11 @@ def main() -> None:
     ap.add_argument("--hard-distractors", type=float, default=0.0,
                     help="fraction of questions also added with the article's paragraph most like the question "
                          "among those lacking the answer, as 'no answer'")
+    ap.add_argument("--teacher", type=Path, default=None,
+                    help="safetensors checkpoint whose logits the answerable windows are held to (with --distill)")
+    ap.add_argument("--distill", type=float, default=0.0,
+                    help="weight of the mean squared logit difference to --teacher on answerable windows "
+                         "(see anchor_loss): learn 'no answer' without forgetting the answerable questions")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this safetensors checkpoint of a previous run instead of all-MiniLM-L6-v2")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
@@ -606,6 +624,17 @@ def main() -> None:
         from safetensors.torch import load_file
 
         model.load_state_dict(load_file(str(args.init)))
+    if (args.teacher is None) != (args.distill == 0):
+        raise SystemExit("--teacher and --distill go together")
+    teacher = None
+    if args.teacher is not None:
+        from safetensors.torch import load_file
+
+        teacher = AutoModelForQuestionAnswering.from_pretrained(str(model_dir))
+        teacher.load_state_dict(load_file(str(args.teacher)))
+        teacher.eval()
+        for param in teacher.parameters():
+            param.requires_grad_(False)
     examples = load_examples(
         args.bench_data, args.questions, args.distractors, args.v2_repeats, args.skip_questions, args.swaps,
         args.deletions, args.context_swaps, v2_parts, args.shared, args.shared_size, args.antonyms, args.negations,
@@ -634,16 +663,24 @@ def main() -> None:
     signal.signal(signal.SIGUSR1, lambda *_: stop_requested.append(True))  # graceful early stop, then export
     t0 = time.time()
     running = 0.0
+    anchor_running = 0.0
     windows_done = 0
     for step, group in enumerate(steps, start=1):
         windows_done += len(group)  # group batches may be short of --batch-size
-        ids, mask, tt, s, e, g = collate(group)
+        ids, mask, tt, s, e, g, anchored = collate(group)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
             out = model(input_ids=ids, attention_mask=mask, token_type_ids=tt)
+            if teacher is not None and bool(anchored.any()):
+                with torch.no_grad():
+                    held = teacher(input_ids=ids, attention_mask=mask, token_type_ids=tt)
         if args.shared:
             loss = shared_norm_loss(out.start_logits, out.end_logits, mask, s, e, g)
         else:
             loss = (loss_fn(out.start_logits.float(), s) + loss_fn(out.end_logits.float(), e)) / 2
+        if teacher is not None and bool(anchored.any()):
+            anchor = anchor_loss(out.start_logits, out.end_logits, held.start_logits, held.end_logits, mask, anchored)
+            anchor_running += float(anchor.detach())
+            loss = loss + args.distill * anchor
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -654,6 +691,9 @@ def main() -> None:
             rate = windows_done / (time.time() - t0)
             rec = {"step": step, "of": len(steps), "loss": running / 50, "lr": sched.get_last_lr()[0],
                    "windows_per_s": round(rate, 2), "elapsed_s": round(time.time() - t0)}
+            if teacher is not None:
+                rec["anchor"] = anchor_running / 50  # part of "loss", times --distill
+                anchor_running = 0.0
             log.write(json.dumps(rec) + "\n")
             log.flush()
             print(rec, flush=True)

@@ -267,3 +267,24 @@ def test_featurize_gives_grouped_windows_their_group_and_every_other_window_its_
     ungrouped = [f["g"] for f in feats if f["g"] != 0]
     assert len(ungrouped) == long_windows + 1 and len(set(ungrouped)) == len(ungrouped)
     assert all(g < 0 for g in ungrouped)  # never a group id
+    # only the answerable question's windows are held to the teacher (--distill); "no answer" ones learn freely
+    assert [f["anchor"] for f in feats if f["g"] != 0] == [True] * long_windows + [False]
+
+
+def test_anchor_loss_is_the_mean_squared_logit_gap_over_anchored_unpadded_positions(train_reader) -> None:
+    torch = pytest.importorskip("torch")
+    g = torch.Generator().manual_seed(2)
+    start, end, t_start, t_end = (torch.randn(3, 5, generator=g) for _ in range(4))
+    mask = torch.tensor([[1] * 5, [1] * 3 + [0] * 2, [1] * 5])
+    anchored = torch.tensor([True, True, False])
+    gaps = [(start[0] - t_start[0]), (start[1, :3] - t_start[1, :3]), (end[0] - t_end[0]), (end[1, :3] - t_end[1, :3])]
+    expected = torch.cat(gaps).pow(2).mean()
+    got = train_reader.anchor_loss(start, end, t_start, t_end, mask, anchored)
+    assert torch.allclose(got, expected, atol=1e-6)
+    # padding and unanchored rows never count, whatever their logits
+    start2, end2 = start.clone(), end.clone()
+    start2[1, 3:], end2[2] = 99.0, -99.0
+    assert torch.allclose(train_reader.anchor_loss(start2, end2, t_start, t_end, mask, anchored), expected, atol=1e-6)
+    assert float(train_reader.anchor_loss(start, end, start, end, mask, anchored)) == 0.0
+    none = train_reader.anchor_loss(start, end, t_start, t_end, mask, torch.zeros(3, dtype=torch.bool))
+    assert float(none) == 0.0
