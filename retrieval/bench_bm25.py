@@ -33,14 +33,22 @@ def _jsonl_rows(path: Path) -> Iterator[dict]:
 
 def load_beir_corpus(path: Path) -> tuple[list[str], list[str]]:
     """(doc ids, texts) from a BEIR corpus.jsonl; text = title + " " + text."""
-    rows = list(_jsonl_rows(path))
-    return [str(r["_id"]) for r in rows], [f"{r.get('title') or ''} {r.get('text') or ''}" for r in rows]
+    ids: list[str] = []
+    texts: list[str] = []
+    for row in _jsonl_rows(path):
+        ids.append(str(row["_id"]))
+        texts.append(f"{row.get('title') or ''} {row.get('text') or ''}")
+    return ids, texts
 
 
 def load_beir_queries(path: Path) -> tuple[list[str], list[str]]:
     """(query ids, texts) from a BEIR queries.jsonl."""
-    rows = list(_jsonl_rows(path))
-    return [str(r["_id"]) for r in rows], [str(r["text"]) for r in rows]
+    ids: list[str] = []
+    texts: list[str] = []
+    for row in _jsonl_rows(path):
+        ids.append(str(row["_id"]))
+        texts.append(str(row["text"]))
+    return ids, texts
 
 
 def _rank_bm25_top(scores: np.ndarray, k: int) -> np.ndarray:
