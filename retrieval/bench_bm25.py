@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,31 +24,27 @@ _TOP_K = 10
 _AGREEMENT_QUERIES = 20
 
 
-def _jsonl_rows(path: Path) -> Iterator[dict]:
+def _ids_and_texts(path: Path, text_of: Callable[[dict], str]) -> tuple[list[str], list[str]]:
+    """(``_id`` values, ``text_of(row)``) over the rows of a JSONL file, read in one pass."""
+    ids: list[str] = []
+    texts: list[str] = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
-                yield json.loads(line)
+                row = json.loads(line)
+                ids.append(str(row["_id"]))
+                texts.append(text_of(row))
+    return ids, texts
 
 
 def load_beir_corpus(path: Path) -> tuple[list[str], list[str]]:
     """(doc ids, texts) from a BEIR corpus.jsonl; text = title + " " + text."""
-    ids: list[str] = []
-    texts: list[str] = []
-    for row in _jsonl_rows(path):
-        ids.append(str(row["_id"]))
-        texts.append(f"{row.get('title') or ''} {row.get('text') or ''}")
-    return ids, texts
+    return _ids_and_texts(path, lambda row: f"{row.get('title') or ''} {row.get('text') or ''}")
 
 
 def load_beir_queries(path: Path) -> tuple[list[str], list[str]]:
     """(query ids, texts) from a BEIR queries.jsonl."""
-    ids: list[str] = []
-    texts: list[str] = []
-    for row in _jsonl_rows(path):
-        ids.append(str(row["_id"]))
-        texts.append(str(row["text"]))
-    return ids, texts
+    return _ids_and_texts(path, lambda row: str(row["text"]))
 
 
 def _rank_bm25_top(scores: np.ndarray, k: int) -> np.ndarray:
