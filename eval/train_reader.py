@@ -422,6 +422,9 @@ def featurize(tokenizer, examples: list[dict]) -> list[dict]:
                     end_tok = next(k for k in reversed(ctx) if offsets[k][0] < a1)
             group = ex.get("group")
             feats.append({"ids": enc["input_ids"][j], "tt": enc["token_type_ids"][j], "s": start_tok, "e": end_tok,
+                          # every window of an answerable question, its answer-less strided windows included, is
+                          # held to the teacher under --distill: all of them are behaviour to keep; only the
+                          # "no answer" records (synthetic or real) are what a distilled stage learns anew
                           "g": -1 - len(feats) if group is None else group, "anchor": ex["a"] is not None})
     return feats
 
@@ -595,8 +598,8 @@ def main() -> None:
     ap.add_argument("--teacher", type=Path, default=None,
                     help="safetensors checkpoint whose logits the answerable windows are held to (with --distill)")
     ap.add_argument("--distill", type=float, default=0.0,
-                    help="weight of the mean squared logit difference to --teacher on answerable windows "
-                         "(see anchor_loss): learn 'no answer' without forgetting the answerable questions")
+                    help="weight (> 0) of the mean squared logit difference to --teacher on the windows of "
+                         "answerable questions (see anchor_loss): learn 'no answer' without forgetting them")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this safetensors checkpoint of a previous run instead of all-MiniLM-L6-v2")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
@@ -607,6 +610,8 @@ def main() -> None:
     v2_parts = tuple(p.strip() for p in args.v2_parts.split(",") if p.strip())
     if not v2_parts or set(v2_parts) - set(READER_PARTS):
         raise SystemExit(f"--v2-parts takes {' and/or '.join(READER_PARTS)}: the other parts are never trained on")
+    if (args.teacher is None) != (args.distill == 0) or args.distill < 0:
+        raise SystemExit("--teacher and --distill (a weight > 0) go together")
 
     import torch
     from safetensors.torch import save_file
@@ -624,8 +629,6 @@ def main() -> None:
         from safetensors.torch import load_file
 
         model.load_state_dict(load_file(str(args.init)))
-    if (args.teacher is None) != (args.distill == 0):
-        raise SystemExit("--teacher and --distill go together")
     teacher = None
     if args.teacher is not None:
         from safetensors.torch import load_file
@@ -671,14 +674,19 @@ def main() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
             out = model(input_ids=ids, attention_mask=mask, token_type_ids=tt)
             if teacher is not None and bool(anchored.any()):
-                with torch.no_grad():
-                    held = teacher(input_ids=ids, attention_mask=mask, token_type_ids=tt)
+                with torch.no_grad():  # the teacher reads only the anchored rows; anchor_loss ignores the others
+                    rows = anchored.nonzero(as_tuple=True)[0]
+                    part = teacher(input_ids=ids[rows], attention_mask=mask[rows], token_type_ids=tt[rows])
+                    held_start = torch.zeros_like(out.start_logits)
+                    held_end = torch.zeros_like(out.end_logits)
+                    held_start[rows] = part.start_logits.to(held_start.dtype)
+                    held_end[rows] = part.end_logits.to(held_end.dtype)
         if args.shared:
             loss = shared_norm_loss(out.start_logits, out.end_logits, mask, s, e, g)
         else:
             loss = (loss_fn(out.start_logits.float(), s) + loss_fn(out.end_logits.float(), e)) / 2
         if teacher is not None and bool(anchored.any()):
-            anchor = anchor_loss(out.start_logits, out.end_logits, held.start_logits, held.end_logits, mask, anchored)
+            anchor = anchor_loss(out.start_logits, out.end_logits, held_start, held_end, mask, anchored)
             anchor_running += float(anchor.detach())
             loss = loss + args.distill * anchor
         loss.backward()
@@ -691,8 +699,9 @@ def main() -> None:
             rate = windows_done / (time.time() - t0)
             rec = {"step": step, "of": len(steps), "loss": running / 50, "lr": sched.get_last_lr()[0],
                    "windows_per_s": round(rate, 2), "elapsed_s": round(time.time() - t0)}
-            if teacher is not None:
-                rec["anchor"] = anchor_running / 50  # part of "loss", times --distill
+            if teacher is not None:  # "loss" = "ce" + --distill x "anchor" (a step with no anchored row adds 0)
+                rec["anchor"] = anchor_running / 50
+                rec["ce"] = rec["loss"] - args.distill * rec["anchor"]
                 anchor_running = 0.0
             log.write(json.dumps(rec) + "\n")
             log.flush()

@@ -267,7 +267,8 @@ def test_featurize_gives_grouped_windows_their_group_and_every_other_window_its_
     ungrouped = [f["g"] for f in feats if f["g"] != 0]
     assert len(ungrouped) == long_windows + 1 and len(set(ungrouped)) == len(ungrouped)
     assert all(g < 0 for g in ungrouped)  # never a group id
-    # only the answerable question's windows are held to the teacher (--distill); "no answer" ones learn freely
+    # under --distill every window of the answerable question is held to the teacher, the strided ones that miss the
+    # answer included (behaviour to keep); the "no answer" record's window learns freely
     assert [f["anchor"] for f in feats if f["g"] != 0] == [True] * long_windows + [False]
 
 
