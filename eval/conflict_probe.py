@@ -42,7 +42,8 @@ from rich.progress import track
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from retrieval.answer import analyze_question, normalize_value  # noqa: E402
+from retrieval.question import analyze_question  # noqa: E402
+from retrieval.values import normalize_value  # noqa: E402
 from retrieval.engine import _NUMERIC_VALUE, Engine, SearchConfig, _one_per_sentence, likely_enough  # noqa: E402
 from retrieval.evaluation.datasets import EvalQuestion, load_dataset  # noqa: E402
 from retrieval.evaluation.metrics import f1  # noqa: E402

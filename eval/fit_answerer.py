@@ -35,9 +35,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from retrieval.answer import (  # noqa: E402
-    FEATURE_NAMES, AnswerModel, best_dense_cosine, collect_candidates, select_answer, shift_probability,
-)
+from retrieval.answer import FEATURE_NAMES, AnswerModel, collect_candidates, select_answer  # noqa: E402
 from retrieval.engine import Engine  # noqa: E402
 from retrieval.evaluation.datasets import (  # noqa: E402
     EvalDataset,
@@ -47,6 +45,8 @@ from retrieval.evaluation.datasets import (  # noqa: E402
 )
 from retrieval.evaluation.metrics import expected_calibration_error, f1, normalize_answer  # noqa: E402
 from retrieval.evaluation.runner import index_for_dataset  # noqa: E402
+from retrieval.reader_answer import best_dense_cosine  # noqa: E402
+from retrieval.values import shift_probability  # noqa: E402
 
 SEED = 13
 
@@ -196,11 +196,11 @@ def _reader_calibration(args: argparse.Namespace) -> tuple[EvalDataset, Engine]:
 
 def reader_stage(args: argparse.Namespace) -> dict:
     """Fit ReaderSettings on the 'calibration' articles of visible SQuAD v2.0 (never trained on by the reader)."""
-    from retrieval.answer import (
-        READER_CONFIDENCE_FEATURES, ReaderSettings, ScoredValue, confidence_features, reader_rows,
-        select_reader_answer,
-    )
     from retrieval.reader import SpanReader
+    from retrieval.reader_answer import (
+        READER_CONFIDENCE_FEATURES, ReaderSettings, confidence_features, reader_rows, select_reader_answer,
+    )
+    from retrieval.values import ScoredValue
 
     calib, engine = _reader_calibration(args)
     reader = SpanReader(args.reader_dir / "reader-int8.onnx", args.reader_dir / "tokenizer.json")

@@ -13,16 +13,7 @@ from typing import Any
 import numpy as np
 
 from retrieval import __version__
-from retrieval.answer import (
-    AnswerModel,
-    ScoredValue,
-    best_dense_cosine,
-    collect_candidates,
-    claimed_values,
-    reader_rows,
-    select_answer,
-    select_reader_answer,
-)
+from retrieval.answer import AnswerModel, collect_candidates, select_answer
 from retrieval.bm25 import BM25
 from retrieval.chunking import ChunkerConfig, annotate_documents, chunk_documents
 from retrieval.dense import KINDS as DENSE_KINDS
@@ -30,6 +21,7 @@ from retrieval.dense import DenseIndex, choose_index_spec
 from retrieval.encoders import DEFAULT_MODEL_NAME, EMBEDDING_DIM, OnnxEncoder
 from retrieval.fusion import FusionMode, fuse
 from retrieval.ingest import INGEST_RULES_VERSION, IngestReport, iter_corpus_files, load_corpus
+from retrieval.reader_answer import best_dense_cosine, claimed_values, reader_rows, select_reader_answer
 from retrieval.store import (
     FORMAT_VERSION,
     IndexCorrupt,
@@ -44,6 +36,7 @@ from retrieval.store import (
 )
 from retrieval.tokenize import TokenizerConfig
 from retrieval.types import Answer, AnswerValue, Citation, Hit, Passage
+from retrieval.values import ScoredValue
 
 __all__ = [
     "BuildConfig", "Engine", "SearchConfig", "conflicting_values", "likely_enough", "measure_kind", "values_agree",
@@ -493,7 +486,7 @@ class Engine:
         """Other statements of the answer's value: index-time candidates with the same normalised value, in the
         top ``depth`` passages, whose sentence is at least ``ratio`` times as similar to the question as the
         answer's own sentence. This is how "2,000" gets cited from every article that gives it."""
-        from retrieval.answer import normalize_value
+        from retrieval.values import normalize_value
 
         own = [
             cos for c in value.citations
@@ -526,7 +519,7 @@ class Engine:
         return settings.fitted_confidence if self.reader is not None and settings is not None else None
 
     def answer_from_hits(self, question: str, hits: Sequence[Hit], query_vector: np.ndarray) -> Answer:
-        from retrieval.answer import analyze_question
+        from retrieval.question import analyze_question
 
         asserted: set[tuple[str, str]] | None = None  # the reader's claims; the heuristic path makes none
         if self.reader is not None and hits:

@@ -4,7 +4,9 @@ import math
 
 import pytest
 
-from retrieval.answer import AnswerModel, FEATURE_NAMES, analyze_question, normalize_value, select_answer
+from retrieval.answer import AnswerModel, FEATURE_NAMES, select_answer
+from retrieval.question import analyze_question
+from retrieval.values import normalize_value
 from retrieval.types import Citation
 
 
@@ -91,7 +93,7 @@ def test_conflicting_figures_are_reported_with_their_sources() -> None:
     assert conflicting_values(best, [weak], "count", min_ratio=0.2) == []
     # the floor applies on the scale it was chosen on: with the shown confidence shifted up (the answer's 0.6 shown
     # as 0.8), "200" would pass it (0.23 >= 0.2 * 0.8) unless mapped back first (0.1 < 0.2 * 0.6)
-    from retrieval.answer import ReaderSettings
+    from retrieval.reader_answer import ReaderSettings
 
     shift = ReaderSettings(prior_shift=math.log(0.8 / 0.2) - math.log(0.6 / 0.4))
     weak_logit = math.log(0.1 / 0.9) + shift.prior_shift

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.answer import normalize_value
+from retrieval.values import normalize_value
 from retrieval.engine import Engine
 from retrieval.store import IndexCorrupt, IndexMissing
 
@@ -92,7 +92,7 @@ def test_disagreeing_sources_are_reported_and_agreeing_figures_are_not(seeds_eng
 def test_the_prior_shift_changes_shown_confidences_and_nothing_else(seeds_engine: Engine) -> None:
     """Answers, abstentions and conflict listings are the same with the curve unshifted (and its threshold
     unshifted with it); only the probabilities shown move."""
-    from retrieval.answer import shift_probability
+    from retrieval.values import shift_probability
 
     settings = seeds_engine.answer_model.reader
     assert settings is not None and settings.prior_shift != 0.0

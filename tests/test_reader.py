@@ -1,4 +1,4 @@
-"""The reader's span clean-up (retrieval/reader.py); the model itself is exercised in test_answer_reader.py."""
+"""The reader's span clean-up (retrieval/reader.py); the model itself is exercised in test_reader_answer.py."""
 
 from __future__ import annotations
 

@@ -60,7 +60,8 @@ def test_planted_catch_needs_the_twin_figure_flagged_above_the_floor(probe) -> N
 
 
 def test_floors_apply_on_the_fitted_scale_when_scores_are_shown_shifted(probe) -> None:
-    from retrieval.answer import ReaderSettings, shift_probability
+    from retrieval.reader_answer import ReaderSettings
+    from retrieval.values import shift_probability
 
     settings = ReaderSettings(prior_shift=1.0)
     # fitted 0.5 and 0.09 (ratio 0.18, under the shipped 0.2), shown shifted (0.73 and 0.21: ratio 0.29)

@@ -8,21 +8,19 @@ import math
 
 import pytest
 
-from retrieval.answer import (
+from retrieval.answer import AnswerModel
+from retrieval.reader import ReaderSpan
+from retrieval.reader_answer import (
     claimed_values,
     READER_CONFIDENCE_FEATURES,
-    AnswerModel,
-    ReaderEvidence,
     ReaderSettings,
-    ScoredValue,
     confidence_features,
     reader_rows,
     select_reader_answer,
-    shift_probability,
 )
-from retrieval.reader import ReaderSpan
 from retrieval.tokenize import tokenize
 from retrieval.types import Hit, Passage
+from retrieval.values import ReaderEvidence, ScoredValue, shift_probability
 
 
 
@@ -104,7 +102,7 @@ def test_shift_probability_is_exact_and_leaves_the_ends_and_no_shift_alone() -> 
     for p in (0.0, 1.0, 1e-9, 0.3):
         assert shift_probability(p, 0.0) == p
     assert shift_probability(0.0, 2.0) == 0.0 and shift_probability(1.0, -2.0) == 1.0
-    for p in (1e-12, 2e-6, 0.3, 1 - 1e-9):  # there and back, even below _logit's clipping
+    for p in (1e-12, 2e-6, 0.3, 1 - 1e-9):  # there and back, even below logit's clipping
         assert shift_probability(shift_probability(p, 0.7), -0.7) == pytest.approx(p, rel=1e-9)
 
 

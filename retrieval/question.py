@@ -1,0 +1,125 @@
+"""What a question asks: its type, the entity kinds that would answer it, its focus noun and keywords.
+
+Both answerers (the heuristic one in ``retrieval.answer`` and the trained reader's in ``retrieval.reader_answer``)
+read the question the same way and measure passages against its keywords with the same cached tokenisation, so
+that analysis and those helpers live here, apart from either.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from retrieval.tokenize import TokenizerConfig, tokenize
+
+__all__ = [
+    "AGENT_KINDS",
+    "ENTITY_KINDS",
+    "NUMERIC_KINDS",
+    "PLACE_KINDS",
+    "QuestionAnalysis",
+    "TEMPORAL_KINDS",
+    "analyze_question",
+    "keyword_coverage",
+    "sentence_tokens",
+    "text_tokens",
+]
+
+NUMERIC_KINDS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+TEMPORAL_KINDS = frozenset({"DATE", "TIME"})
+PLACE_KINDS = frozenset({"GPE", "LOC", "FAC"})
+AGENT_KINDS = frozenset({"PERSON", "ORG", "NORP"})
+ENTITY_KINDS = NUMERIC_KINDS | TEMPORAL_KINDS | PLACE_KINDS | AGENT_KINDS | {"EVENT", "PRODUCT", "LAW", "WORK_OF_ART", "LANGUAGE", "ORDINAL"}
+
+_PLACE_NOUNS = {"city", "country", "town", "village", "place", "region", "capital", "location", "area", "state", "nation", "province", "district", "border"}
+_TIME_NOUNS = {"year", "day", "date", "month", "time", "century", "decade", "week", "hour", "season", "period"}
+_PERSON_NOUNS = {"person", "leader", "president", "minister", "official", "man", "woman", "spokesman", "spokesperson", "politician", "general", "commander", "ombudsman", "advisor", "adviser", "king", "queen", "author", "player", "people", "group", "organization", "organisation", "company", "agency", "team", "party", "body", "alliance", "ally"}
+_COUNT_NOUNS = {"number", "amount", "percentage", "percent", "proportion", "total", "size", "population", "cost", "price", "age"}
+
+_WH = re.compile(
+    r"\b(how\s+(?:many|much|long|old|far|large|big|tall|high|often)|when|where|who(?:m|se)?|why|which|what|how)\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    qtype: str
+    expected: frozenset[str]
+    focus: str | None
+    keywords: tuple[str, ...]
+
+
+def analyze_question(question: str, tokenizer: TokenizerConfig | None = None) -> QuestionAnalysis:
+    """Question type (count, when, where, who, why, which, what, how, other), expected kinds and focus noun."""
+    q = question.strip().lower()
+    keywords = tuple(dict.fromkeys(tokenize(question, tokenizer)))
+    m = _WH.search(q)
+    if not m:
+        return QuestionAnalysis("other", frozenset(), None, keywords)
+    wh = re.sub(r"\s+", " ", m.group(1))
+    after = _WORD.findall(q[m.end() :])
+    focus = next((w for w in after if w not in _SKIP_FOCUS), None)
+    if wh.startswith("how "):
+        if wh in ("how many", "how much"):
+            return QuestionAnalysis("count", NUMERIC_KINDS, focus, keywords)
+        if wh in ("how long", "how often"):
+            return QuestionAnalysis("count", NUMERIC_KINDS | TEMPORAL_KINDS, focus, keywords)
+        return QuestionAnalysis("count", NUMERIC_KINDS, focus, keywords)
+    if wh == "when":
+        return QuestionAnalysis("when", TEMPORAL_KINDS, None, keywords)
+    if wh == "where":
+        return QuestionAnalysis("where", PLACE_KINDS, None, keywords)
+    if wh.startswith("who"):
+        return QuestionAnalysis("who", AGENT_KINDS, None, keywords)
+    if wh == "why":
+        return QuestionAnalysis("why", frozenset({"CLAUSE"}), None, keywords)
+    if wh == "how":
+        return QuestionAnalysis("how", frozenset({"CLAUSE"}), None, keywords)
+    # which / what + noun
+    noun = _focus_noun(after)
+    if noun in _PLACE_NOUNS or (noun and noun.rstrip("s") in _PLACE_NOUNS):
+        return QuestionAnalysis("where", PLACE_KINDS, noun, keywords)
+    if noun in _TIME_NOUNS or (noun and noun.rstrip("s") in _TIME_NOUNS):
+        return QuestionAnalysis("when", TEMPORAL_KINDS, noun, keywords)
+    if noun in _PERSON_NOUNS or (noun and noun.rstrip("s") in _PERSON_NOUNS):
+        return QuestionAnalysis("who", AGENT_KINDS, noun, keywords)
+    if noun in _COUNT_NOUNS:
+        return QuestionAnalysis("count", NUMERIC_KINDS, noun, keywords)
+    return QuestionAnalysis(wh if wh in ("which", "what") else "other", frozenset(), noun, keywords)
+
+
+_SKIP_FOCUS = {"is", "was", "are", "were", "do", "does", "did", "the", "a", "an", "of", "kind", "type", "sort", "has", "had", "have", "will", "would", "can", "could"}
+
+
+def _focus_noun(words: Sequence[str]) -> str | None:
+    for w in words[:3]:
+        if w in _SKIP_FOCUS:
+            continue
+        return w
+    return None
+
+
+def keyword_coverage(tokens: set[str], keywords: Sequence[str], idf: dict[str, float]) -> float:
+    total = sum(idf.get(k, 0.0) for k in keywords)
+    if total <= 0:
+        return 0.0
+    return sum(idf.get(k, 0.0) for k in keywords if k in tokens) / total
+
+
+@lru_cache(maxsize=65536)
+def text_tokens(text: str, tokenizer: TokenizerConfig | None) -> tuple[str, ...]:
+    return tuple(tokenize(text, tokenizer))
+
+
+@lru_cache(maxsize=16384)
+def sentence_tokens(text: str, offset: int, tokenizer: TokenizerConfig | None) -> tuple[tuple[int, int, str], ...]:
+    out = []
+    for m in _WORD.finditer(text):
+        toks = text_tokens(m.group(0), tokenizer)
+        if toks:
+            out.append((offset + m.start(), offset + m.end(), toks[0]))
+    return tuple(out)

@@ -1,0 +1,277 @@
+"""How the trained reader's spans become answers: placed in their documents, pooled by value, given a confidence.
+
+The reader (``retrieval.reader``) only finds spans and scores them; placing the spans, pooling them by value and
+the confidence curve fitted by ``eval/fit_answerer.py --stage reader`` need numpy alone, so they stay on the light
+query path and are tested without the model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from retrieval.question import analyze_question, keyword_coverage, text_tokens
+from retrieval.tokenize import TokenizerConfig
+from retrieval.types import Citation, Hit
+from retrieval.values import Mention, ReaderEvidence, ScoredValue, logit, normalize_value, shift_probability, sigmoid
+
+__all__ = [
+    "READER_CONFIDENCE_FEATURES",
+    "ReaderRow",
+    "ReaderSettings",
+    "best_dense_cosine",
+    "claimed_values",
+    "confidence_features",
+    "reader_rows",
+    "select_reader_answer",
+]
+
+READER_CONFIDENCE_FEATURES = (
+    "logit_prob", "sentence_coverage", "margin/10", "missing_passage", "missing_sentence", "best_cosine",
+)
+
+
+@dataclass(frozen=True)
+class ReaderSettings:
+    """How reader spans become answers; fitted by ``eval/fit_answerer.py --stage reader``.
+
+    A span's logit is ``(start + end logit) / temperature + retrieval_weight / rank``; spans and the best
+    "no answer" option share one softmax, and a value's probability is the sum over its mentions. The confidence
+    is a logistic curve over ``READER_CONFIDENCE_FEATURES`` (coefficients, then the intercept), fitted on SQuAD
+    v2.0 calibration articles to the chance that the answer is right, plus ``prior_shift`` (see the field).
+    """
+
+    passages: int = 5
+    temperature: float = 1.0
+    retrieval_weight: float = 1.0
+    confidence_coef: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    threshold: float = 0.5
+    # Overlapping spans in one document are one mention read with different boundaries: pool them (fitted choice)
+    pool_overlapping: bool = False
+    # A pooled mention is named by its most probable reading, each reading's probability first multiplied by this
+    # unless it is exactly an entity of the kind the question asks for ("where" -> a place): 1.0 = type-blind
+    untyped_reading_weight: float = 1.0
+    # A span's logit gains this times (its sentence's cosine to the question - the best such cosine among the spans):
+    # the reader sees one passage at a time, the sentence vectors compare sentences across passages (fitted choice)
+    sentence_weight: float = 0.0
+    # Off-topic gate: abstain when no retrieved passage is this similar to the question (dense cosine). SQuAD-style
+    # calibration data has only on-topic questions, so the confidence curve cannot learn "the corpus is about
+    # something else"; the gate is the 1st percentile of answerable calibration questions' best cosine.
+    min_question_cosine: float = 0.0
+    # Added to the confidence's logit. Half of the calibration questions have no answer, a share no user's questions
+    # are known to have: the shift makes the shown probability as well calibrated where none lacks an answer as where
+    # half do (minimax expected calibration error, fitted). ``threshold`` is on the shown scale: the fit moves it
+    # with the shift, so the shift changes no decision (changing one without the other would).
+    prior_shift: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.prior_shift):
+            raise ValueError("prior_shift must be a finite number")
+        if len(self.confidence_coef) != len(READER_CONFIDENCE_FEATURES) + 1:
+            raise ValueError(f"reader confidence needs {len(READER_CONFIDENCE_FEATURES) + 1} coefficients")
+        if not 0.0 < self.untyped_reading_weight <= 1.0:
+            raise ValueError("untyped_reading_weight must be in (0, 1]")
+        if not 0.0 <= self.sentence_weight < math.inf:
+            raise ValueError("sentence_weight must be a finite number >= 0")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "passages": self.passages, "temperature": self.temperature, "retrieval_weight": self.retrieval_weight,
+            "confidence_features": list(READER_CONFIDENCE_FEATURES), "confidence": list(self.confidence_coef),
+            "threshold": self.threshold, "min_question_cosine": self.min_question_cosine,
+            "pool_overlapping": self.pool_overlapping, "untyped_reading_weight": self.untyped_reading_weight,
+            "sentence_weight": self.sentence_weight, "prior_shift": self.prior_shift,
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> ReaderSettings:
+        if tuple(obj.get("confidence_features", ())) != READER_CONFIDENCE_FEATURES:
+            raise ValueError("reader confidence was fitted for other features; re-run eval/fit_answerer.py --stage reader")
+        return cls(
+            passages=int(obj["passages"]), temperature=float(obj["temperature"]),
+            retrieval_weight=float(obj["retrieval_weight"]),
+            confidence_coef=tuple(float(c) for c in obj["confidence"]),
+            threshold=float(obj["threshold"]), min_question_cosine=float(obj.get("min_question_cosine", 0.0)),
+            pool_overlapping=bool(obj.get("pool_overlapping", False)),
+            untyped_reading_weight=float(obj.get("untyped_reading_weight", 1.0)),
+            sentence_weight=float(obj.get("sentence_weight", 0.0)),
+            prior_shift=float(obj.get("prior_shift", 0.0)),
+        )
+
+    def value_confidence(self, value: ScoredValue, best_cosine: float) -> float:
+        """The probability that ``value`` is right, from ``confidence_features`` (``best_cosine``: the best dense
+        cosine between the question and a retrieved passage)."""
+        x = confidence_features(value, best_cosine)
+        return sigmoid(float(np.dot(self.confidence_coef[:-1], x)) + self.confidence_coef[-1] + self.prior_shift)
+
+    def fitted_confidence(self, shown: float) -> float:
+        """``shown`` (a ``value_confidence``) back on the fitted curve's scale, before ``prior_shift``."""
+        return shift_probability(shown, -self.prior_shift)
+
+
+def confidence_features(value: ScoredValue, best_cosine: float) -> np.ndarray:
+    """The reader confidence's inputs, in the order of ``READER_CONFIDENCE_FEATURES``."""
+    ev = value.evidence or ReaderEvidence(0.0, 0.0, 0.0)
+    return np.asarray([logit(value.prob), value.coverage, ev.margin / 10, ev.missing_passage,
+                       ev.missing_sentence, best_cosine])
+
+
+def best_dense_cosine(hits: Sequence[Hit], default: float = 0.0) -> float:
+    """The best dense cosine between the question and a retrieved passage (``default`` when none has one)."""
+    return max((h.dense_score for h in hits if h.dense_score is not None), default=default)
+
+
+@dataclass(frozen=True)
+class ReaderRow:
+    """One reader span located in the corpus, with what scoring needs."""
+
+    text: str
+    citation: Citation
+    span_score: float
+    null_score: float
+    rank: int
+    coverage: float
+    evidence: ReaderEvidence | None = None
+    typed: bool = False  # exactly an index-time entity of the kind the question asks for
+    sentence_cosine: float | None = None  # cosine of the span's (first) sentence to the question, when known
+
+
+def _missing(tokens: set[str], keywords: Sequence[str], idf: dict[str, float]) -> float:
+    """IDF of the rarest keyword absent from ``tokens``, over the IDF of the rarest keyword (0: none absent)."""
+    top = max((idf.get(k, 0.0) for k in keywords), default=0.0)
+    if top <= 0:
+        return 0.0
+    return max((idf.get(k, 0.0) for k in keywords if k not in tokens), default=0.0) / top
+
+
+def reader_rows(
+    question: str, hits: Sequence[Hit], spans: Sequence[Any], idf: dict[str, float],
+    tokenizer: TokenizerConfig | None = None, sentence_cosines: Sequence[Sequence[float]] | None = None,
+) -> list[ReaderRow]:
+    """Place reader spans (offsets within ``hits[i].passage.text``) in their documents and sentences.
+
+    ``sentence_cosines[i][j]``: the question's cosine to sentence ``j`` of ``hits[i]`` (``Engine.sentence_cosines``).
+    """
+    analysis = analyze_question(question, tokenizer)
+    keywords, expected = analysis.keywords, analysis.expected - {"CLAUSE"}
+    rows: list[ReaderRow] = []
+    seen: set[tuple[str, int, int]] = set()
+    for span in spans:
+        hit = hits[span.context_index]
+        p = hit.passage
+        start, end = p.start + span.start, p.start + span.end
+        if (p.doc_id, start, end) in seen or not span.text.strip():
+            continue
+        seen.add((p.doc_id, start, end))
+        j, (s0, s1) = next(((j, (a, b)) for j, (a, b) in enumerate(p.sentences) if a <= start < b),
+                           (None, (p.start, p.end)))
+        # the sentence reaches the span's end, even a closing quote the span took along past the full stop
+        s1 = max(s1, end, next((b for a, b in p.sentences if a < end <= b), s1))
+        sentence = p.text[s0 - p.start : s1 - p.start]
+        cosines = sentence_cosines[span.context_index] if sentence_cosines is not None else ()
+        sentence_cosine = float(cosines[j]) if j is not None and j < len(cosines) else None
+        sentence_tokens = set(text_tokens(sentence, tokenizer))
+        cov = keyword_coverage(sentence_tokens, keywords, idf)
+        evidence = ReaderEvidence(
+            span.score - span.null_score, _missing(set(text_tokens(p.text, tokenizer)), keywords, idf),
+            _missing(sentence_tokens, keywords, idf),
+        )
+        citation = Citation(
+            doc_id=p.doc_id, title=hit.title, start=start, end=end, text=span.text, passage_id=p.passage_id,
+            sentence=sentence, sentence_start=s0, sentence_end=s1,
+        )
+        typed = any(c.start == start and c.end == end and c.kind in expected for c in p.candidates)
+        rows.append(ReaderRow(span.text, citation, span.score, span.null_score, hit.rank, cov, evidence, typed,
+                              sentence_cosine))
+    return rows
+
+
+def claimed_values(
+    values: Sequence[ScoredValue], hits: Sequence[Hit], spans: Sequence[Any]
+) -> set[tuple[str, str]]:
+    """(value key, document) pairs where the document's passage gives the value as its own answer: a mention
+    overlaps the best span the reader found in that passage, and the reader prefers that span to "no answer"
+    there. Only these count as another source's answer when sources disagree; a figure its passage does not offer
+    as the answer is another fact."""
+    leads: dict[int, Any] = {}
+    for s in sorted(spans, key=lambda s: -s.score):
+        leads.setdefault(s.context_index, s)
+    claims = [
+        (hits[i].passage.doc_id, hits[i].passage.start + s.start, hits[i].passage.start + s.end)
+        for i, s in leads.items() if s.score > s.null_score
+    ]
+    return {
+        (v.key, d) for v in values for m in v.mentions for d, a, e in claims
+        if m.citation.doc_id == d and m.citation.start < e and a < m.citation.end
+    }
+
+
+def _pool_overlapping(
+    rows: Sequence[ReaderRow], probs: list[float], untyped_weight: float = 1.0
+) -> tuple[list[ReaderRow], list[float]]:
+    """Spans that overlap in the same document are one mention read with different boundaries ("2,000",
+    "about 2,000 peacekeepers"): each group keeps the sum of their probabilities and the text of its most probable
+    reading, where a reading that is not an entity of the asked-for kind counts ``untyped_weight`` times its
+    probability ("Yevlakh" over "Thursday in the city of Yevlakh" for a "where" question)."""
+    order = sorted(range(len(rows)), key=lambda i: -probs[i])
+    heads: list[int] = []
+    members: dict[int, list[int]] = {}
+    for i in order:
+        c = rows[i].citation
+        head = next((h for h in heads if rows[h].citation.doc_id == c.doc_id
+                     and rows[h].citation.start < c.end and c.start < rows[h].citation.end), None)
+        if head is None:
+            heads.append(i)
+            members[i] = [i]
+        else:
+            members[head].append(i)
+
+    def named_by(group: list[int]) -> int:  # ties go to the first, i.e. the more probable, reading
+        return max(group, key=lambda i: probs[i] * (1.0 if rows[i].typed else untyped_weight))
+
+    return [rows[named_by(members[h])] for h in heads], [sum(probs[i] for i in members[h]) for h in heads]
+
+
+def select_reader_answer(rows: Sequence[ReaderRow], settings: ReaderSettings) -> list[ScoredValue]:
+    """Softmax over spans and the best no-answer option; overlapping readings of one mention pooled (when
+    ``pool_overlapping``), then values pooled by summing their mentions. With ``sentence_weight``, spans from
+    sentences less similar to the question than the best span's sentence lose logit (the best keeps its own, so
+    the balance against "no answer" stays the reader's); a row without a (finite) cosine counts as the best, i.e.
+    is not penalised (spans outside every stored sentence are rare)."""
+    if not rows:
+        return []
+    t = max(settings.temperature, 1e-3)
+    logits = np.asarray([r.span_score / t + settings.retrieval_weight / r.rank for r in rows])
+    if settings.sentence_weight > 0:
+        cos = [r.sentence_cosine if r.sentence_cosine is not None and math.isfinite(r.sentence_cosine) else None
+               for r in rows]
+        known = [c for c in cos if c is not None]
+        if known:
+            top_cos = max(known)
+            logits += settings.sentence_weight * np.asarray([0.0 if c is None else c - top_cos for c in cos])
+    null = min(r.null_score for r in rows) / t + settings.retrieval_weight
+    top = max(float(logits.max()), null)
+    weights = np.exp(logits - top)
+    probs = weights / (weights.sum() + math.exp(null - top))
+    probs_list = probs.tolist()
+    if settings.pool_overlapping:
+        rows, probs_list = _pool_overlapping(rows, probs_list, settings.untyped_reading_weight)
+    values: dict[str, ScoredValue] = {}
+    for row, prob in zip(rows, probs_list):
+        key = normalize_value(row.text)
+        if not key:
+            continue
+        sv = values.setdefault(key, ScoredValue(text=row.text, key=key, prob=0.0))
+        sv.mentions.append(Mention(row.text, row.citation, prob, row.citation.doc_id, row.coverage, row.evidence))
+        sv.prob += prob
+    for sv in values.values():
+        sv.mentions.sort(key=lambda m: -m.prob)
+        sv.text = sv.mentions[0].text
+        sv.evidence = sv.mentions[0].evidence
+        sv.coverage = max(m.coverage for m in sv.mentions)
+        sv.prob = min(sv.prob, 1.0)
+    return sorted(values.values(), key=lambda v: (-v.prob, v.key))
