@@ -1,4 +1,5 @@
-"""The reader's span clean-up (retrieval/reader.py); the model itself is exercised in test_reader_answer.py."""
+"""The reader's span clean-up (retrieval/reader.py); the model itself runs in test_engine.py and test_seeds_gold.py
+(through the seeds engine), its spans' selection is tested in test_reader_answer.py."""
 
 from __future__ import annotations
 
