@@ -1,5 +1,5 @@
-"""The reader's span clean-up (retrieval/reader.py); the model itself runs in test_engine.py and test_seeds_gold.py
-(through the seeds engine), its spans' selection is tested in test_reader_answer.py."""
+"""The reader's span clean-up (retrieval/reader.py); the model itself runs through the seeds engine (test_engine.py,
+test_cli.py, evaluation/test_eval_seeds.py), and its spans' selection is tested in test_reader_answer.py."""
 
 from __future__ import annotations
 
