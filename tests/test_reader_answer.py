@@ -97,15 +97,6 @@ def test_confidence_follows_its_features() -> None:
     assert len(confidence_features(value, 0.6)) == len(READER_CONFIDENCE_FEATURES)
 
 
-def test_shift_probability_is_exact_and_leaves_the_ends_and_no_shift_alone() -> None:
-    assert shift_probability(0.265, 0.7) == pytest.approx(1 / (1 + math.exp(-(math.log(0.265 / 0.735) + 0.7))))
-    for p in (0.0, 1.0, 1e-9, 0.3):
-        assert shift_probability(p, 0.0) == p
-    assert shift_probability(0.0, 2.0) == 0.0 and shift_probability(1.0, -2.0) == 1.0
-    for p in (1e-12, 2e-6, 0.3, 1 - 1e-9):  # there and back, even below logit's clipping
-        assert shift_probability(shift_probability(p, 0.7), -0.7) == pytest.approx(p, rel=1e-9)
-
-
 def test_prior_shift_moves_the_logit_and_round_trips_through_the_fitted_scale() -> None:
     with pytest.raises(ValueError, match="prior_shift"):
         ReaderSettings(prior_shift=float("nan"))

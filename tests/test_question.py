@@ -1,0 +1,45 @@
+"""What a question asks (retrieval/question.py): its type, and the keyword helpers both answerers use."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.question import AGENT_KINDS, PLACE_KINDS, analyze_question, keyword_coverage, sentence_tokens
+from retrieval.tokenize import tokenize
+
+
+@pytest.mark.parametrize(
+    ("question", "qtype"),
+    [("How many peacekeepers?", "count"), ("how much did it cost", "count"), ("When did the ceasefire begin?", "when"),
+     ("In what year did the war end?", "when"), ("Where were talks held?", "where"),
+     ("Which city hosted the negotiations?", "where"), ("Who is the president of Azerbaijan?", "who"),
+     ("Which leader spoke?", "who"), ("Why did Armenia protest?", "why"), ("What did the EU say?", "what"),
+     ("Talks were held where?", "where"), ("Tell me about peace", "other")],
+)
+def test_question_types(question: str, qtype: str) -> None:
+    assert analyze_question(question).qtype == qtype
+
+
+def test_expected_kinds_and_keywords_follow_the_question() -> None:
+    question = "Which city hosted the talks on Karabakh?"
+    where = analyze_question(question)
+    assert where.qtype == "where" and where.expected == PLACE_KINDS and where.focus == "city"
+    assert where.keywords == tuple(dict.fromkeys(tokenize(question)))  # the BM25 tokens, once each, in order
+    assert "karabakh" in where.keywords and "which" not in where.keywords
+    assert analyze_question("Which leader spoke?").expected == AGENT_KINDS
+    assert analyze_question("Tell me about peace").expected == frozenset()
+
+
+def test_keyword_coverage_is_the_idf_share_of_keywords_present() -> None:
+    idf = {"yevlakh": 3.0, "talks": 1.0, "held": 0.0}
+    assert keyword_coverage({"yevlakh", "talks"}, ("yevlakh", "talks", "held"), idf) == pytest.approx(1.0)
+    assert keyword_coverage({"talks"}, ("yevlakh", "talks"), idf) == pytest.approx(0.25)
+    assert keyword_coverage({"talks"}, ("held",), idf) == 0.0  # no weight at all: no coverage, not a division by 0
+
+
+def test_sentence_tokens_point_into_the_text_at_its_offset() -> None:
+    text = "Talks were held in Yevlakh."
+    for start, end, token in sentence_tokens(text, 100, None):
+        word = text[start - 100 : end - 100]
+        assert word and token in word.lower()
+    assert any(text[s - 100 : e - 100] == "Yevlakh" for s, e, _ in sentence_tokens(text, 100, None))

@@ -1,0 +1,44 @@
+"""Answer values (retrieval/values.py): which spellings pool as one value, and the probability helpers."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from retrieval.values import logit, normalize_value, shift_probability, sigmoid
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("2,000", "2000"), ("about 2,000", "2000"), ("more than 10,000", "10,000"), ("The Kremlin", "Kremlin"),
+     ("“Azerbaijan’s internal affair”", "azerbaijan’s internal affair".replace("’", "")), ("six", "6"),
+     ("Sept. 19", "September 19"), ("Sep 19, 2023", "September 19th, 2023"), ("5%", "5 per cent"),
+     ("about 5 percent", "5%"), ("two thousand", "2,000"), ("three hundred", "300")],
+)
+def test_values_that_mean_the_same_pool_together(a: str, b: str) -> None:
+    assert normalize_value(a) == normalize_value(b)
+
+
+def test_different_values_stay_apart() -> None:
+    assert normalize_value("2,000") != normalize_value("20,000")
+    assert normalize_value("3.5") != normalize_value("35")
+    assert normalize_value("5%") != normalize_value("5")  # a share is not a count
+    assert normalize_value("May 4") != normalize_value("March 4")
+    assert normalize_value("1,000 hundred") != normalize_value("100,000")  # only a plain number times hundred
+
+
+def test_shift_probability_is_exact_and_leaves_the_ends_and_no_shift_alone() -> None:
+    assert shift_probability(0.265, 0.7) == pytest.approx(1 / (1 + math.exp(-(math.log(0.265 / 0.735) + 0.7))))
+    for p in (0.0, 1.0, 1e-9, 0.3):
+        assert shift_probability(p, 0.0) == p
+    assert shift_probability(0.0, 2.0) == 0.0 and shift_probability(1.0, -2.0) == 1.0
+    for p in (1e-12, 2e-6, 0.3, 1 - 1e-9):  # there and back, even below logit's clipping
+        assert shift_probability(shift_probability(p, 0.7), -0.7) == pytest.approx(p, rel=1e-9)
+
+
+def test_sigmoid_and_logit_invert_each_other_and_stay_finite_at_the_ends() -> None:
+    for x in (-8.0, -0.5, 0.0, 0.7, 8.0):
+        assert logit(sigmoid(x)) == pytest.approx(x, abs=1e-9)
+    assert 0.0 < sigmoid(-1e6) < sigmoid(1e6) < 1.0 + 1e-12  # clipped, no overflow
+    assert math.isfinite(logit(0.0)) and math.isfinite(logit(1.0)) and logit(0.0) < 0 < logit(1.0)
