@@ -82,6 +82,24 @@ def test_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
     assert "does not exist" in result.output
 
 
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_ask_and_search_turn_corpus_and_index_problems_into_one_error_line(command: str, tmp_path: Path) -> None:
+    """Both commands share one translation of what opening an index can raise (cli._engine_errors)."""
+    app, args = (ask_app, ["q?"]) if command == "ask" else (admin_app, ["search", "q"])
+    missing = runner.invoke(app, [*args, "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "i")])
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Talks on the future of the region were held in Yevlakh on Thursday afternoon.\n")
+    not_an_index = tmp_path / "my-notes"
+    not_an_index.mkdir()
+    (not_an_index / "keep.txt").write_text("keep me")
+    foreign = runner.invoke(app, [*args, "--corpus", str(corpus), "--index", str(not_an_index)])
+    for result, needle in ((missing, "does not exist"), (foreign, "rebuild with: ask-engine build")):
+        assert result.exit_code == 1, result.output
+        assert needle in result.output and "Traceback" not in result.output
+    assert (not_an_index / "keep.txt").read_text() == "keep me"
+
+
 def test_admin_info_and_search(index_args: list[str]) -> None:
     result = runner.invoke(admin_app, ["info", *index_args])
     assert result.exit_code == 0, result.output
