@@ -624,20 +624,18 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     model_dir = bundled_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = AutoModelForQuestionAnswering.from_pretrained(str(model_dir))
-    if args.init is not None:
-        from safetensors.torch import load_file
 
-        model.load_state_dict(load_file(str(args.init)))
-    teacher = None
-    if args.teacher is not None:
-        from safetensors.torch import load_file
+    def load_reader(checkpoint: Path | None):
+        """The bundled weights with a QA head, or a previous run's checkpoint of them."""
+        reader = AutoModelForQuestionAnswering.from_pretrained(str(model_dir))
+        if checkpoint is not None:
+            from safetensors.torch import load_file
 
-        teacher = AutoModelForQuestionAnswering.from_pretrained(str(model_dir))
-        teacher.load_state_dict(load_file(str(args.teacher)))
-        teacher.eval()
-        for param in teacher.parameters():
-            param.requires_grad_(False)
+            reader.load_state_dict(load_file(str(checkpoint)))
+        return reader
+
+    model = load_reader(args.init)
+    teacher = None if args.teacher is None else load_reader(args.teacher).eval().requires_grad_(False)
     examples = load_examples(
         args.bench_data, args.questions, args.distractors, args.v2_repeats, args.skip_questions, args.swaps,
         args.deletions, args.context_swaps, v2_parts, args.shared, args.shared_size, args.antonyms, args.negations,
@@ -671,22 +669,19 @@ def main() -> None:
     for step, group in enumerate(steps, start=1):
         windows_done += len(group)  # group batches may be short of --batch-size
         ids, mask, tt, s, e, g, anchored = collate(group)
+        rows = anchored.nonzero(as_tuple=True)[0] if teacher is not None else anchored[:0]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
             out = model(input_ids=ids, attention_mask=mask, token_type_ids=tt)
-            if teacher is not None and bool(anchored.any()):
-                with torch.no_grad():  # the teacher reads only the anchored rows; anchor_loss ignores the others
-                    rows = anchored.nonzero(as_tuple=True)[0]
-                    part = teacher(input_ids=ids[rows], attention_mask=mask[rows], token_type_ids=tt[rows])
-                    held_start = torch.zeros_like(out.start_logits)
-                    held_end = torch.zeros_like(out.end_logits)
-                    held_start[rows] = part.start_logits.to(held_start.dtype)
-                    held_end[rows] = part.end_logits.to(held_end.dtype)
+            if len(rows):
+                with torch.no_grad():  # the teacher reads only the anchored rows
+                    held = teacher(input_ids=ids[rows], attention_mask=mask[rows], token_type_ids=tt[rows])
         if args.shared:
             loss = shared_norm_loss(out.start_logits, out.end_logits, mask, s, e, g)
         else:
             loss = (loss_fn(out.start_logits.float(), s) + loss_fn(out.end_logits.float(), e)) / 2
-        if teacher is not None and bool(anchored.any()):
-            anchor = anchor_loss(out.start_logits, out.end_logits, held_start, held_end, mask, anchored)
+        if len(rows):
+            anchor = anchor_loss(out.start_logits[rows], out.end_logits[rows], held.start_logits, held.end_logits,
+                                 mask[rows], anchored[rows])
             anchor_running += float(anchor.detach())
             loss = loss + args.distill * anchor
         loss.backward()

@@ -274,8 +274,9 @@ def guess_title(text: str) -> tuple[str, tuple[int, int] | None]:
         if first is None:
             first = (a, b)
         if len(_words(line)) >= MIN_CONTENT_WORDS and not _DATEISH.match(line) and not _URL.search(line):
-            if len(line) > _TITLE_CHARS and len(line.splitlines()) > 1:
-                b = a + len(line.splitlines()[0].rstrip())
+            first_line = line.splitlines()[0]
+            if len(line) > _TITLE_CHARS and first_line != line:
+                b = a + len(first_line.rstrip())
             return _shorten(text[a:b]), (a, b)
     if first is None:
         return "", None
