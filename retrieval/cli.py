@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from retrieval.engine import BuildConfig, Engine
     from retrieval.types import Answer, Citation
 
-__all__ = ["admin_app", "admin_main", "ask_app", "ask_main", "default_corpus", "default_index_for"]
+__all__ = [
+    "admin_app", "admin_main", "ask_app", "ask_main", "corpus_and_index", "default_corpus", "default_index_for",
+    "recorded_corpus",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MAX_QUESTION_CHARS = 2000
@@ -120,8 +123,37 @@ def _build(corpus: Path, index: Path, quiet: bool, reason: str, config: BuildCon
     return engine
 
 
+def recorded_corpus(index: Path) -> Path | None:
+    """The corpus folder ``index`` was built from, as its manifest records it (None without a readable one)."""
+    from retrieval.store import IndexError_, read_manifest
+
+    try:
+        recorded = read_manifest(index.resolve()).get("corpus", {})
+    except (IndexError_, OSError, ValueError, AttributeError):
+        return None
+    path = recorded.get("path") if isinstance(recorded, dict) else None
+    return Path(path) if isinstance(path, str) and path else None
+
+
+def corpus_and_index(corpus: Path | None, index: Path | None) -> tuple[Path, Path, bool]:
+    """The corpus and index a command works on, and whether to check the index against that corpus.
+
+    ``--index`` alone names an index built from some corpus: the one its manifest records, not the default one
+    (checking it against the seeds would rebuild it from them, over what the user built). When that folder is gone,
+    the index is used as built, unchecked.
+    """
+    if corpus is None and index is not None and (recorded := recorded_corpus(index)) is not None:
+        return recorded, index, recorded.exists()
+    corpus = corpus or default_corpus()
+    return corpus, index or default_index_for(corpus), True
+
+
 def open_or_build(corpus: Path, index: Path, quiet: bool = False, check_corpus: bool = True) -> Engine:
-    """Open ``index``; build it when missing, rebuild it (with a message) when the corpus changed."""
+    """Open ``index``; build it when missing, rebuild it (with a message) when the corpus changed.
+
+    ``check_corpus`` False: use the index as built (its corpus is gone; said once on stderr unless ``quiet``)."""
+    from rich.markup import escape
+
     from retrieval.engine import Engine
     from retrieval.store import IndexIncompatible, IndexMissing
 
@@ -131,7 +163,13 @@ def open_or_build(corpus: Path, index: Path, quiet: bool = False, check_corpus: 
         return _build(corpus, index, quiet, "first run")
     except IndexIncompatible as exc:
         return _build(corpus, index, quiet, f"{exc}; rebuilding")
-    reason = engine.rebuild_reason(corpus) if check_corpus else None
+    if not check_corpus:
+        if not quiet:
+            _console(stderr=True).print(
+                escape(f"note: {corpus}, which {index} was built from, is gone; using the index as built"),
+                soft_wrap=True)
+        return engine
+    reason = engine.rebuild_reason(corpus)
     return _build(corpus, index, quiet, reason) if reason else engine
 
 
@@ -236,10 +274,9 @@ def ask(
 
     question = _validate_question(question)
     _check_answerer(answerer)
-    corpus = corpus or default_corpus()
-    index = index or default_index_for(corpus)
+    corpus, index, check = corpus_and_index(corpus, index)
     with _engine_errors(corpus, index):
-        engine = open_or_build(corpus, index, quiet=quiet or as_json)
+        engine = open_or_build(corpus, index, quiet=quiet or as_json, check_corpus=check)
         engine.search_config = dataclasses.replace(engine.search_config, answerer=answerer)
         answer = engine.ask(question, k=k)
     if as_json:
@@ -264,8 +301,9 @@ def build(
     from retrieval.ingest import CorpusError
     from retrieval.store import IndexError_
 
-    corpus = corpus or default_corpus()
-    index = index or default_index_for(corpus)
+    corpus, index, found = corpus_and_index(corpus, index)
+    if not found:
+        raise _fail(f"{corpus}, which {index} was built from, is gone; name the corpus with --corpus")
     try:
         config = BuildConfig(
             chunker=ChunkerConfig(max_words=max_words, overlap_sentences=overlap),
@@ -287,8 +325,7 @@ def info(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
     from retrieval.engine import Engine
     from retrieval.store import IndexError_
 
-    corpus = corpus or default_corpus()
-    index = index or default_index_for(corpus)
+    corpus, index, _check = corpus_and_index(corpus, index)
     try:
         engine = Engine.open(index)
     except IndexError_ as exc:
@@ -323,10 +360,9 @@ def search(
     query = _validate_question(query)
     if mode not in ("rrf", "convex"):
         raise _fail("--fusion must be rrf or convex", 2)
-    corpus = corpus or default_corpus()
-    index = index or default_index_for(corpus)
+    corpus, index, check = corpus_and_index(corpus, index)
     with _engine_errors(corpus, index):
-        engine = open_or_build(corpus, index, quiet=as_json)
+        engine = open_or_build(corpus, index, quiet=as_json, check_corpus=check)
         hits = engine.search(query, k=k, mode=mode)
     if as_json:
         sys.stdout.write(json.dumps([h.to_json() for h in hits], ensure_ascii=False) + "\n")
@@ -377,8 +413,8 @@ def eval_command(
             ds.questions = ds.questions[:limit]
         with _progress_factory(False) as progress:
             if ds.documents is None:
-                corpus = corpus or default_corpus()
-                engine = open_or_build(corpus, index or default_index_for(corpus))
+                corpus, index, check = corpus_and_index(corpus, index)
+                engine = open_or_build(corpus, index, check_corpus=check)
             else:
                 engine = index_for_dataset(ds, dataset, cache, progress)
             engine.search_config = dataclasses.replace(engine.search_config, answerer=answerer)
@@ -436,9 +472,8 @@ def bench_query_command(
     """Cold ask (new process) beside a cold sentence-transformers encode; warm Engine.ask percentiles."""
     from retrieval.bench_query import cold_and_warm
 
-    corpus = corpus or default_corpus()
-    index = index or default_index_for(corpus)
-    engine = open_or_build(corpus, index)
+    corpus, index, check = corpus_and_index(corpus, index)
+    engine = open_or_build(corpus, index, check_corpus=check)
     from retrieval.bench_query import encoder_agreement
 
     texts = [p.text for p in engine.passages] + [question, "how many peacekeepers?", "who won the 2022 World Cup?"]

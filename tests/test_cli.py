@@ -125,3 +125,43 @@ def test_wrapped_text_is_shown_on_one_line() -> None:
     shown = _flat("held on Thursday in the\ncity of Nagorno-\r\nKarabakh")
     assert shown == "held on Thursday in the city of Nagorno-Karabakh"
     assert _flat("no  break here") == "no  break here"
+
+
+def test_index_alone_means_the_corpus_it_was_built_from(tmp_path: Path) -> None:
+    """``--index`` without ``--corpus`` must not check the index against the default corpus (the seeds): that
+    rebuilt a user's index from the seeds, over what they had built."""
+    corpus = tmp_path / "mine"
+    corpus.mkdir()
+    (corpus / "ferry.txt").write_text(
+        "Harbour ferry resumes service after the storm\n\nThe harbour ferry between Oban and Mull resumed service "
+        "on Monday after a three-day suspension caused by the storm, the operator said.\n", encoding="utf-8")
+    index = tmp_path / "idx"
+    built = runner.invoke(admin_app, ["build", "--corpus", str(corpus), "--index", str(index), "-q"])
+    assert built.exit_code == 0, built.output
+    manifest = (index / "manifest.json").read_text(encoding="utf-8")
+
+    def search_finds_the_ferry() -> None:
+        result = runner.invoke(admin_app, ["search", "ferry storm", "--json", "--index", str(index)])
+        assert result.exit_code == 0, result.output
+        assert {h["doc_id"] for h in json.loads(result.stdout)} == {"ferry"}
+        assert (index / "manifest.json").read_text(encoding="utf-8") == manifest
+
+    search_finds_the_ferry()
+    (corpus / "ferry.txt").rename(tmp_path / "ferry.txt")
+    corpus.rmdir()
+    search_finds_the_ferry()  # the corpus gone: the index as built, nothing rebuilt
+    asked = runner.invoke(ask_app, ["when did the ferry resume service?", "--index", str(index)])
+    assert asked.exit_code == 0 and "is gone; using the index as built" in asked.output
+    rebuild = runner.invoke(admin_app, ["build", "--index", str(index), "-q"])
+    assert rebuild.exit_code == 1 and "name the corpus with --corpus" in rebuild.output
+    assert (index / "manifest.json").read_text(encoding="utf-8") == manifest
+
+
+def test_corpus_and_index_defaults(tmp_path: Path) -> None:
+    from retrieval.cli import corpus_and_index, default_corpus, default_index_for
+
+    corpus = tmp_path / "docs"
+    assert corpus_and_index(corpus, None) == (corpus, default_index_for(corpus), True)
+    assert corpus_and_index(None, None) == (default_corpus(), default_index_for(default_corpus()), True)
+    not_built = tmp_path / "not-built"  # no manifest to read the corpus from: the default corpus builds it
+    assert corpus_and_index(None, not_built) == (default_corpus(), not_built, True)
