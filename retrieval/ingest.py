@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl")
 # Bumped whenever the content rules change, so indexes built under older rules are rebuilt.
-INGEST_RULES_VERSION = 3
+INGEST_RULES_VERSION = 4
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
@@ -262,14 +262,49 @@ def find_content_spans(text: str, title_span: tuple[int, int] | None = None) -> 
 _DATEISH = re.compile(r"^[\W\d_]*(?:\d{1,2}\s+\w+,?\s+\d{4}|\w+\s+\d{1,2},?\s+\d{4})[\W\d_]*$")
 
 
+def _short_title(text: str, paragraphs: list[tuple[int, int]]) -> tuple[str, tuple[int, int]] | None:
+    """A title too short for the headline rule: a Markdown heading opening the file ("# Geology"), or a first line
+    of one to four words set above body prose and named again in it ("Civil disobedience"). The last condition
+    keeps out page furniture above an untitled text ("Advertisement", "Menu")."""
+    if not paragraphs:
+        return None
+    a, b = paragraphs[0]
+    line = text[a:b]
+    if len(line.splitlines()) != 1:
+        return None
+    if heading := _HEADING.match(line):
+        name = line[heading.end() :].strip().rstrip("#").strip()
+        return (_shorten(name), (a, b)) if name else None
+    words = _words(line)
+    named = {w.lower() for w in words if len(w) >= 4 and w.isalpha()}
+    if (
+        not 1 <= len(words) < MIN_CONTENT_WORDS or not named or not line[:1].isupper() or _SENTENCE_END.search(line)
+        or _DATEISH.match(line) or _URL.search(line) or "|" in line or len(paragraphs) < 2
+    ):
+        return None
+    c, d = paragraphs[1]
+    body = text[c:d]
+    if len(_words(body)) < MIN_UNPUNCTUATED_WORDS or not _TERMINAL.search(body):
+        return None
+    rest = {w.lower() for w in _words(text[c:])}
+    return (_shorten(line), (a, b)) if named <= rest else None
+
+
+_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+")
+
+
 def guess_title(text: str) -> tuple[str, tuple[int, int] | None]:
-    """The headline: the first non-empty paragraph that reads like one (five or more words, not a dateline).
+    """The headline: a Markdown heading or a short title line opening the file (``_short_title``), else the first
+    non-empty paragraph that reads like one (five or more words, not a dateline).
 
     Falls back to the first non-empty paragraph, so a title always exists when the text does. A wrapped paragraph
     longer than a headline is a headline run into the text below it: its first line is the title.
     """
+    paragraphs = paragraph_spans(text)
+    if short := _short_title(text, paragraphs):
+        return short
     first: tuple[int, int] | None = None
-    for a, b in paragraph_spans(text):
+    for a, b in paragraphs:
         line = text[a:b]
         if first is None:
             first = (a, b)

@@ -143,6 +143,30 @@ def test_guess_title_falls_back_to_first_line() -> None:
     assert guess_title("")[0] == ""
 
 
+BODY = ("Civil disobedience is the active refusal of a citizen to obey certain laws of a government. It has been "
+        "used in many nonviolent resistance movements.\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Civil disobedience\n\n" + BODY, "Civil disobedience"),  # short, and named again in the body
+        ("# Civil disobedience\n\n" + BODY, "Civil disobedience"),  # a Markdown heading, whatever its length
+        ("## Civil disobedience in many movements today ##\n" + BODY, "Civil disobedience in many movements today"),
+        ("Advertisement\n\n" + BODY, BODY.split(". ")[0]),  # furniture the body never names: not a title
+        ("Civil disobedience\n\nMenu\n\n" + BODY, BODY.split(". ")[0]),  # no prose under it
+        ("12 March 2024\n\n" + BODY, BODY.split(". ")[0]),  # a dateline
+        ("Civil disobedience.\n\n" + BODY, BODY.split(". ")[0]),  # a sentence, not a title
+    ],
+)
+def test_short_titles_above_body_prose(text: str, title: str) -> None:
+    got, span = guess_title(text)
+    assert got.startswith(title[:60])
+    if got == "Civil disobedience":  # the title line is kept as content, as a headline is
+        assert span is not None and text[span[0] : span[1]].endswith("Civil disobedience")
+        assert find_content_spans(text, span)[0][0] == span[0]
+
+
 def test_bad_files_are_skipped_and_counted(tmp_path: Path) -> None:
     (tmp_path / "good.txt").write_text("A headline that has enough words\nThe body says something useful here today.\n")
     (tmp_path / "latin1.txt").write_bytes("caf\xe9 ol\xe9 \xff\xfe".encode("latin-1"))
