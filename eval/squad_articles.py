@@ -27,9 +27,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from retrieval.evaluation.datasets import DatasetFormatError, article_part, detect_format  # noqa: E402
+from retrieval.evaluation.datasets import DatasetFormatError, article_half, detect_format  # noqa: E402
 
-PARTS = ("all", "heldout", "calibration", "reader", "reader-b")
+PARTS = ("all", "heldout", "calibration")  # as `ask-engine eval --articles` splits them (article_half)
 
 
 def slug(title: str, taken: set[str]) -> str:
@@ -43,7 +43,7 @@ def slug(title: str, taken: set[str]) -> str:
 
 
 def article_files(data: dict, part: str = "all") -> tuple[dict[str, str], list[dict]]:
-    """(file name -> text, gold records) for the articles of ``part`` (``article_part``'s split, or all)."""
+    """(file name -> text, gold records) for the articles of ``part`` (``article_half``'s split, or all)."""
     if part not in PARTS:
         raise ValueError(f"part must be one of {', '.join(PARTS)}")
     files: dict[str, str] = {}
@@ -51,7 +51,7 @@ def article_files(data: dict, part: str = "all") -> tuple[dict[str, str], list[d
     taken: set[str] = set()
     for article in data["data"]:
         title = article["title"]
-        if part != "all" and article_part(title) != part:
+        if part != "all" and article_half(title) != part:
             continue
         name = slug(title, taken)
         paragraphs = [" ".join(p["context"].split()) for p in article["paragraphs"]]
@@ -84,7 +84,7 @@ def write_articles(files: dict[str, str], gold: list[dict], out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("squad", type=Path, help="a SQuAD v1.1 or v2.0 JSON file")
-    ap.add_argument("--articles", choices=PARTS, default="all", help="which articles (the eval suite's split)")
+    ap.add_argument("--articles", choices=PARTS, default="all", help="which articles (as ask-engine eval --articles)")
     ap.add_argument("--out", type=Path, required=True, help="a folder that does not exist yet")
     args = ap.parse_args(argv)
     if args.out.exists():
@@ -101,7 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         print(f"error: no articles in part {args.articles!r}", file=sys.stderr)
         return 2
-    write_articles(files, gold, args.out)
+    try:
+        write_articles(files, gold, args.out)
+    except OSError as exc:
+        print(f"error: cannot write {args.out}: {exc}", file=sys.stderr)
+        return 2
     unanswerable = sum(1 for g in gold if not g["answers"])
     print(f"{len(files)} articles, {len(gold)} questions ({unanswerable} unanswerable) -> {args.out}")
     return 0

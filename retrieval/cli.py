@@ -124,12 +124,15 @@ def _build(corpus: Path, index: Path, quiet: bool, reason: str, config: BuildCon
 
 
 def recorded_corpus(index: Path) -> Path | None:
-    """The corpus folder ``index`` was built from, as its manifest records it (None without a readable one)."""
-    from retrieval.store import IndexError_, read_manifest
+    """The corpus folder ``index`` was built from, as its manifest records it; None when it records none.
+
+    Read leniently (the path alone, no format check): an index of an older format must still name its own corpus,
+    or the rebuild it needs would come from the default one."""
+    from retrieval.store import MANIFEST
 
     try:
-        recorded = read_manifest(index.resolve()).get("corpus", {})
-    except (IndexError_, OSError, ValueError, AttributeError):
+        recorded = json.loads((index / MANIFEST).read_text(encoding="utf-8")).get("corpus")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
         return None
     path = recorded.get("path") if isinstance(recorded, dict) else None
     return Path(path) if isinstance(path, str) and path else None
@@ -140,9 +143,14 @@ def corpus_and_index(corpus: Path | None, index: Path | None) -> tuple[Path, Pat
 
     ``--index`` alone names an index built from some corpus: the one its manifest records, not the default one
     (checking it against the seeds would rebuild it from them, over what the user built). When that folder is gone,
-    the index is used as built, unchecked.
+    the index is used as built, unchecked; a manifest that names no folder is an error, not a guess.
     """
-    if corpus is None and index is not None and (recorded := recorded_corpus(index)) is not None:
+    from retrieval.store import MANIFEST
+
+    if corpus is None and index is not None and (index / MANIFEST).exists():
+        recorded = recorded_corpus(index)
+        if recorded is None:
+            raise _fail(f"{index} does not say which corpus it was built from; name it with --corpus")
         return recorded, index, recorded.exists()
     corpus = corpus or default_corpus()
     return corpus, index or default_index_for(corpus), True

@@ -140,6 +140,8 @@ LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines brea
 _LINE_BREAK_RUN = re.compile(rf"\s*[{LINE_BREAKS}]\s*")
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[•·▪●◦‣*+-]|\d{1,2}[.)])[ \t]+")  # not "–"/"—": prose lines start with them
 _HEADING_OR_ROW = re.compile(r"^[ \t]*(?:#{1,6}[ \t]|\|)")  # Markdown heading, table row
+_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+")  # a Markdown ATX heading's opening hashes
+_CLOSING_HASHES = re.compile(r"[ \t]+#+[ \t]*$")  # and its optional closing run ("## Title ##"), not "C#"
 _SENTENCE_END = re.compile(r"[.!?:;…][\"'”’)\]]*$")
 
 
@@ -264,8 +266,9 @@ _DATEISH = re.compile(r"^[\W\d_]*(?:\d{1,2}\s+\w+,?\s+\d{4}|\w+\s+\d{1,2},?\s+\d
 
 def _short_title(text: str, paragraphs: list[tuple[int, int]]) -> tuple[str, tuple[int, int]] | None:
     """A title too short for the headline rule: a Markdown heading opening the file ("# Geology"), or a first line
-    of one to four words set above body prose and named again in it ("Civil disobedience"). The last condition
-    keeps out page furniture above an untitled text ("Advertisement", "Menu")."""
+    of one to four words set above a paragraph of prose that names its longer words again ("Civil disobedience").
+    The last condition keeps out most page furniture above an untitled text ("Advertisement", "Menu"); a byline
+    ("By Reuters") is not a title."""
     if not paragraphs:
         return None
     a, b = paragraphs[0]
@@ -273,24 +276,20 @@ def _short_title(text: str, paragraphs: list[tuple[int, int]]) -> tuple[str, tup
     if len(line.splitlines()) != 1:
         return None
     if heading := _HEADING.match(line):
-        name = line[heading.end() :].strip().rstrip("#").strip()
+        name = _CLOSING_HASHES.sub("", line[heading.end() :]).strip()
         return (_shorten(name), (a, b)) if name else None
     words = _words(line)
     named = {w.lower() for w in words if len(w) >= 4 and w.isalpha()}
     if (
         not 1 <= len(words) < MIN_CONTENT_WORDS or not named or not line[:1].isupper() or _SENTENCE_END.search(line)
-        or _DATEISH.match(line) or _URL.search(line) or "|" in line or len(paragraphs) < 2
+        or _DATEISH.match(line) or _URL.search(line) or "|" in line or words[0].lower() == "by"
+        or len(paragraphs) < 2
     ):
         return None
-    c, d = paragraphs[1]
-    body = text[c:d]
+    body = text[paragraphs[1][0] : paragraphs[1][1]]
     if len(_words(body)) < MIN_UNPUNCTUATED_WORDS or not _TERMINAL.search(body):
         return None
-    rest = {w.lower() for w in _words(text[c:])}
-    return (_shorten(line), (a, b)) if named <= rest else None
-
-
-_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+")
+    return (_shorten(line), (a, b)) if named <= {w.lower() for w in _words(body)} else None
 
 
 def guess_title(text: str) -> tuple[str, tuple[int, int] | None]:

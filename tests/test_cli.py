@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from retrieval.cli import admin_app, ask_app
@@ -140,16 +141,24 @@ def test_index_alone_means_the_corpus_it_was_built_from(tmp_path: Path) -> None:
     assert built.exit_code == 0, built.output
     manifest = (index / "manifest.json").read_text(encoding="utf-8")
 
-    def search_finds_the_ferry() -> None:
-        result = runner.invoke(admin_app, ["search", "ferry storm", "--json", "--index", str(index)])
-        assert result.exit_code == 0, result.output
-        assert {h["doc_id"] for h in json.loads(result.stdout)} == {"ferry"}
-        assert (index / "manifest.json").read_text(encoding="utf-8") == manifest
-
-    search_finds_the_ferry()
+    result = runner.invoke(admin_app, ["search", "ferry storm", "--json", "--index", str(index)])
+    assert result.exit_code == 0, result.output
+    assert {h["doc_id"] for h in json.loads(result.stdout)} == {"ferry"}
+    assert (index / "manifest.json").read_text(encoding="utf-8") == manifest
+    (corpus / "tram.txt").write_text(  # the index is checked against its own corpus, and rebuilt from it
+        "City tram line opens to passengers\n\nThe new tram line between the station and the university opened to "
+        "passengers on Tuesday after four years of building work.\n", encoding="utf-8")
+    result = runner.invoke(admin_app, ["search", "tram line university", "--json", "--index", str(index)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["doc_id"] == "tram"
+    manifest = (index / "manifest.json").read_text(encoding="utf-8")
+    (corpus / "tram.txt").unlink()
     (corpus / "ferry.txt").rename(tmp_path / "ferry.txt")
     corpus.rmdir()
-    search_finds_the_ferry()  # the corpus gone: the index as built, nothing rebuilt
+    result = runner.invoke(admin_app, ["search", "tram line university", "--json", "--index", str(index)])
+    assert result.exit_code == 0, result.output  # the corpus gone: the index as built, nothing rebuilt
+    assert json.loads(result.stdout)[0]["doc_id"] == "tram"
+    assert (index / "manifest.json").read_text(encoding="utf-8") == manifest
     asked = runner.invoke(ask_app, ["when did the ferry resume service?", "--index", str(index)])
     assert asked.exit_code == 0 and "is gone; using the index as built" in asked.output
     rebuild = runner.invoke(admin_app, ["build", "--index", str(index), "-q"])
@@ -165,3 +174,10 @@ def test_corpus_and_index_defaults(tmp_path: Path) -> None:
     assert corpus_and_index(None, None) == (default_corpus(), default_index_for(default_corpus()), True)
     not_built = tmp_path / "not-built"  # no manifest to read the corpus from: the default corpus builds it
     assert corpus_and_index(None, not_built) == (default_corpus(), not_built, True)
+    old_format = tmp_path / "old"  # a manifest the engine no longer reads still names its corpus
+    old_format.mkdir()
+    (old_format / "manifest.json").write_text(json.dumps({"format_version": 0, "corpus": {"path": str(corpus)}}))
+    assert corpus_and_index(None, old_format) == (corpus, old_format, False)
+    (old_format / "manifest.json").write_text("{}")
+    with pytest.raises(typer.Exit):  # names no corpus: an error, not the default corpus
+        corpus_and_index(None, old_format)
