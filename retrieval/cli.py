@@ -333,7 +333,7 @@ def info(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
     from retrieval.engine import Engine
     from retrieval.store import IndexError_
 
-    corpus, index, _check = corpus_and_index(corpus, index)
+    corpus, index, check = corpus_and_index(corpus, index)
     try:
         engine = Engine.open(index)
     except IndexError_ as exc:
@@ -348,7 +348,7 @@ def info(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
         f"chunker    {m['build']['chunker']}",
         f"bm25       {m['build']['bm25']} tokenizer {m['build']['tokenizer']}",
         f"dense      {m['dense']}",
-        f"stale      {engine.corpus_is_stale(corpus)}",
+        f"stale      {engine.corpus_is_stale(corpus) if check else 'unknown: the corpus folder is gone'}",
     ]
     out = _console()
     for line in lines:

@@ -159,6 +159,8 @@ def test_index_alone_means_the_corpus_it_was_built_from(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output  # the corpus gone: the index as built, nothing rebuilt
     assert json.loads(result.stdout)[0]["doc_id"] == "tram"
     assert (index / "manifest.json").read_text(encoding="utf-8") == manifest
+    info = runner.invoke(admin_app, ["info", "--index", str(index)])
+    assert info.exit_code == 0 and "the corpus folder is gone" in info.output
     asked = runner.invoke(ask_app, ["when did the ferry resume service?", "--index", str(index)])
     assert asked.exit_code == 0 and "is gone; using the index as built" in asked.output
     rebuild = runner.invoke(admin_app, ["build", "--index", str(index), "-q"])
