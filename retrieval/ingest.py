@@ -139,8 +139,8 @@ MIN_WRAP_WIDTH, MAX_WRAP_WIDTH = 40, 120
 LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines breaks at
 _LINE_BREAK_RUN = re.compile(rf"\s*[{LINE_BREAKS}]\s*")
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[•·▪●◦‣*+-]|\d{1,2}[.)])[ \t]+")  # not "–"/"—": prose lines start with them
-_HEADING_OR_ROW = re.compile(r"^[ \t]*(?:#{1,6}[ \t]|\|)")  # Markdown heading, table row
 _HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+")  # a Markdown ATX heading's opening hashes
+_HEADING_OR_ROW = re.compile(rf"{_HEADING.pattern}|^[ \t]*\|")  # Markdown heading, table row
 _CLOSING_HASHES = re.compile(r"[ \t]+#+[ \t]*$")  # and its optional closing run ("## Title ##"), not "C#"
 _SENTENCE_END = re.compile(r"[.!?:;…][\"'”’)\]]*$")
 
@@ -287,9 +287,10 @@ def _short_title(text: str, paragraphs: list[tuple[int, int]]) -> tuple[str, tup
     ):
         return None
     body = text[paragraphs[1][0] : paragraphs[1][1]]
-    if len(_words(body)) < MIN_UNPUNCTUATED_WORDS or not _TERMINAL.search(body):
+    body_words = _words(body)
+    if len(body_words) < MIN_UNPUNCTUATED_WORDS or not _TERMINAL.search(body):
         return None
-    return (_shorten(line), (a, b)) if named <= {w.lower() for w in _words(body)} else None
+    return (_shorten(line), (a, b)) if named <= {w.lower() for w in body_words} else None
 
 
 def guess_title(text: str) -> tuple[str, tuple[int, int] | None]:
