@@ -45,7 +45,8 @@ _MONTHS = {
 
 @lru_cache(maxsize=65536)
 def normalize_value(text: str) -> str:
-    """Pooling key: "2,000", "2000" and "about 2,000" are one value; case, articles and punctuation ignored."""
+    """Pooling key: "2,000", "2000" and "about 2,000" are one value, as are "six weeks" and "six-week"; case,
+    articles and punctuation ignored."""
     t = text.strip().lower()
     t = re.sub(r"[\u2018\u2019\u201c\u201d\"'`]", "", t)
     t = re.sub(r"^(?:the|a|an)\s+", "", t)
@@ -67,7 +68,21 @@ def normalize_value(text: str) -> str:
             merged[-1] = str(int(merged[-1]) * int(w))
         else:
             merged.append(w)
+    # a unit after a number is one value in either number: "six weeks", "six-week", "a 24-hour", "24 hours"
+    merged = [_singular(w) if i and _NUMBER_TOKEN.fullmatch(merged[i - 1]) else w for i, w in enumerate(merged)]
     return " ".join(merged)
+
+
+_NUMBER_TOKEN = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _singular(word: str) -> str:
+    """"weeks" -> "week", "centuries" -> "century"; short words and "-ss" / "-us" / "-is" endings stay."""
+    if len(word) < 4 or not word.isalpha() or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") else word
 
 
 @dataclass(frozen=True)

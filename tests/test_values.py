@@ -14,7 +14,8 @@ from retrieval.values import logit, normalize_value, shift_probability, sigmoid
     [("2,000", "2000"), ("about 2,000", "2000"), ("more than 10,000", "10,000"), ("The Kremlin", "Kremlin"),
      ("“Azerbaijan’s internal affair”", "azerbaijan’s internal affair".replace("’", "")), ("six", "6"),
      ("Sept. 19", "September 19"), ("Sep 19, 2023", "September 19th, 2023"), ("5%", "5 per cent"),
-     ("about 5 percent", "5%"), ("two thousand", "2,000"), ("three hundred", "300")],
+     ("about 5 percent", "5%"), ("two thousand", "2,000"), ("three hundred", "300"),
+     ("six weeks", "six-week"), ("24 hours", "a 24-hour"), ("two centuries", "2-century"), ("3.5 miles", "3.5-mile")],
 )
 def test_values_that_mean_the_same_pool_together(a: str, b: str) -> None:
     assert normalize_value(a) == normalize_value(b)
@@ -26,6 +27,9 @@ def test_different_values_stay_apart() -> None:
     assert normalize_value("5%") != normalize_value("5")  # a share is not a count
     assert normalize_value("May 4") != normalize_value("March 4")
     assert normalize_value("1,000 hundred") != normalize_value("100,000")  # only a plain number times hundred
+    assert normalize_value("6 weeks") != normalize_value("6 days")
+    assert normalize_value("weeks") == "weeks"  # a word is singularised only as a number's unit
+    assert normalize_value("3 glass") == "3 glass" and normalize_value("2 campus") == "2 campus"
 
 
 def test_shift_probability_is_exact_and_leaves_the_ends_and_no_shift_alone() -> None:
