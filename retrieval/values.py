@@ -77,7 +77,9 @@ _NUMBER_TOKEN = re.compile(r"\d+(?:\.\d+)?")
 
 
 def _singular(word: str) -> str:
-    """"weeks" -> "week", "centuries" -> "century"; short words and "-ss" / "-us" / "-is" endings stay."""
+    """A unit's singular for the pooling key ("weeks" -> "week", "centuries" -> "century"); short words and
+    "-ss" / "-us" / "-is" endings stay. Only a key: an odd form ("series" -> "sery") is harmless when both sides
+    get it."""
     if len(word) < 4 or not word.isalpha() or word.endswith(("ss", "us", "is")):
         return word
     if word.endswith("ies") and len(word) > 4:
