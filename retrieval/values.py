@@ -66,10 +66,10 @@ def normalize_value(text: str) -> str:
     for w in words:  # "two thousand" -> "2000", "three hundred" -> "300"
         if w in ("100", "1000") and merged and merged[-1].isdigit() and 0 < int(merged[-1]) < 100:
             merged[-1] = str(int(merged[-1]) * int(w))
+        elif merged and _NUMBER_TOKEN.fullmatch(merged[-1]):  # a number's unit: "six weeks" = "six-week"
+            merged.append(_singular(w))
         else:
             merged.append(w)
-    # a unit after a number is one value in either number: "six weeks", "six-week", "a 24-hour", "24 hours"
-    merged = [_singular(w) if i and _NUMBER_TOKEN.fullmatch(merged[i - 1]) else w for i, w in enumerate(merged)]
     return " ".join(merged)
 
 
