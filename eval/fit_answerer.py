@@ -45,7 +45,8 @@ from retrieval.evaluation.datasets import (  # noqa: E402
 )
 from retrieval.evaluation.metrics import expected_calibration_error, f1, normalize_answer  # noqa: E402
 from retrieval.evaluation.runner import index_for_dataset  # noqa: E402
-from retrieval.reader_answer import best_dense_cosine  # noqa: E402
+from retrieval.question import analyze_question  # noqa: E402
+from retrieval.reader_answer import best_dense_cosine, best_keyword_coverage  # noqa: E402
 from retrieval.values import shift_probability  # noqa: E402
 
 SEED = 13
@@ -292,7 +293,7 @@ def reader_stage(args: argparse.Namespace) -> dict:
     fitted = ReaderSettings(args.reader_passages, settings.temperature, settings.retrieval_weight,
                             (*(float(c) for c in cw), float(cb)), shown_threshold, settings.pool_overlapping,
                             settings.untyped_reading_weight, settings.sentence_weight, gate["min_question_cosine"],
-                            shift)
+                            shift, gate["min_question_coverage"])
     return {"settings": fitted,
             "meta": {"questions": len(questions), "forced_f1": round(100 * forced, 2),
                      **{(f"fitted_{k}" if "threshold" in k else k): v for k, v in op.items()},
@@ -302,24 +303,33 @@ def reader_stage(args: argparse.Namespace) -> dict:
 
 def offtopic_gate(engine: Engine, questions: list, args: argparse.Namespace) -> dict:
     """The off-topic gate: the 1st percentile of the best dense cosine over answerable calibration questions, and
-    how many questions about other subjects (SQuAD v1.1 train questions, asked of the calibration articles) it
-    stops. Neither kind of question is one the engine is evaluated on."""
-    def best_cosine(qvecs: np.ndarray, texts: list[str]) -> np.ndarray:
+    its exception: the 99th percentile of ``best_keyword_coverage`` over the questions about other subjects (SQuAD
+    v1.1 train questions, asked of the calibration articles) that the cosine stops, so that the exception lets
+    through at most 1% of them. Neither kind of question is one the engine is evaluated on."""
+    def features(texts: list[str]) -> np.ndarray:
         out = []
-        for text, qv in zip(texts, qvecs):
-            out.append(best_dense_cosine(engine.search_batch([text], args.k, query_vectors=qv[None, :])[0]))
-        return np.asarray(out)
+        for text, qv in zip(texts, engine.encode(texts)):
+            hits = engine.search_batch([text], args.k, query_vectors=qv[None, :])[0]
+            keywords = analyze_question(text, engine.tokenizer).keywords
+            out.append((best_dense_cosine(hits), best_keyword_coverage(keywords, hits, engine.idf, engine.tokenizer)))
+        return np.asarray(out).reshape(-1, 2)
 
-    answerable = [q.question for q in questions if q.answerable]
-    on_topic = best_cosine(engine.encode(answerable), answerable)
-    gate = float(np.quantile(on_topic, 0.01))
+    def stopped(x: np.ndarray, gate: float, coverage: float) -> np.ndarray:
+        return (x[:, 0] < gate) & (x[:, 1] <= coverage)
+
+    on_topic = features([q.question for q in questions if q.answerable])
+    gate = float(np.quantile(on_topic[:, 0], 0.01))
     train = json.loads((args.bench_data / "squad" / "train-v1.1.json").read_text(encoding="utf-8"))
     rng = random.Random(SEED)
     other = [qa["question"] for art in train["data"] for p in art["paragraphs"] for qa in p["qas"]]
-    other = rng.sample(other, 1000)
-    off = best_cosine(engine.encode(other), other)
-    out = {"min_question_cosine": round(gate, 4), "answerable_kept": round(float((on_topic >= gate).mean()), 4),
-           "off_topic_stopped": round(float((off < gate).mean()), 4), "off_topic_questions": len(other)}
+    off = features(rng.sample(other, 1000))
+    below = off[off[:, 0] < gate, 1]
+    coverage = min(float(np.quantile(below, 0.99)), 1.0) if len(below) else 1.0
+    out = {"min_question_cosine": round(gate, 4), "min_question_coverage": round(coverage, 4),
+           "answerable_kept": round(float(1 - stopped(on_topic, gate, coverage).mean()), 4),
+           "answerable_kept_by_cosine": round(float((on_topic[:, 0] >= gate).mean()), 4),
+           "off_topic_stopped": round(float(stopped(off, gate, coverage).mean()), 4),
+           "off_topic_stopped_by_cosine": round(float((off[:, 0] < gate).mean()), 4), "off_topic_questions": len(off)}
     print(f"  off-topic gate: {out}")
     return out
 
@@ -372,7 +382,8 @@ def main() -> None:
         if args.stage == "gate":
             calib, engine = _reader_calibration(args)
             gate = offtopic_gate(engine, calib.questions, args)
-            reader = replace(current.reader, min_question_cosine=gate["min_question_cosine"])
+            reader = replace(current.reader, min_question_cosine=gate["min_question_cosine"],
+                             min_question_coverage=gate["min_question_coverage"])
             reader_meta = dict(current.meta.get("reader", {}), offtopic_gate=gate)
         else:
             fit = reader_stage(args)

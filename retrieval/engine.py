@@ -21,7 +21,9 @@ from retrieval.dense import DenseIndex, choose_index_spec
 from retrieval.encoders import DEFAULT_MODEL_NAME, EMBEDDING_DIM, OnnxEncoder
 from retrieval.fusion import FusionMode, fuse
 from retrieval.ingest import INGEST_RULES_VERSION, IngestReport, iter_corpus_files, load_corpus
-from retrieval.reader_answer import best_dense_cosine, claimed_values, reader_rows, select_reader_answer
+from retrieval.reader_answer import (
+    best_dense_cosine, best_keyword_coverage, claimed_values, reader_rows, select_reader_answer,
+)
 from retrieval.store import (
     FORMAT_VERSION,
     IndexCorrupt,
@@ -525,13 +527,14 @@ class Engine:
         if self.reader is not None and hits:
             analysis = analyze_question(question, self.tokenizer)
             values, calib, asserted = self._reader_values(question, hits, query_vector)
-            min_cosine = calib.min_question_cosine  # the reader's off-topic gate
+            min_cosine = calib.min_question_cosine  # the reader's off-topic gate, and its exception
+            min_coverage = calib.min_question_coverage
         else:
             analysis, rows = collect_candidates(
                 question, hits, self.sentence_cosines(query_vector, hits), self.idf, self.tokenizer, self.idf_scale
             )
             values, calib = select_answer(rows, self.answer_model), self.answer_model
-            min_cosine = 0.0
+            min_cosine, min_coverage = 0.0, 1.0
         best_cosine = best_dense_cosine(hits, default=min_cosine)
         alternatives = [
             AnswerValue(v.text, v.key, calib.value_confidence(v, best_cosine), [m.citation for m in v.mentions])
@@ -541,7 +544,9 @@ class Engine:
             return Answer(question, None, 0.0, hits=list(hits), question_type=analysis.qtype,
                           abstain_reason="no_candidate")
         best = alternatives[0]
-        off_topic = best_cosine < min_cosine
+        off_topic = best_cosine < min_cosine and (
+            best_keyword_coverage(analysis.keywords, hits, self.idf, self.tokenizer) <= min_coverage
+        )
         if off_topic or best.score < calib.threshold:
             return Answer(
                 question, None, best.score, alternatives=alternatives, hits=list(hits), question_type=analysis.qtype,

@@ -24,6 +24,7 @@ __all__ = [
     "ReaderRow",
     "ReaderSettings",
     "best_dense_cosine",
+    "best_keyword_coverage",
     "claimed_values",
     "confidence_features",
     "reader_rows",
@@ -67,6 +68,11 @@ class ReaderSettings:
     # half do (minimax expected calibration error, fitted). ``threshold`` is on the shown scale: the fit moves it
     # with the shift, so the shift changes no decision (changing one without the other would).
     prior_shift: float = 0.0
+    # The off-topic gate's exception: a question below ``min_question_cosine`` is still on topic when one retrieved
+    # passage holds more than this share of its keywords (``best_keyword_coverage``). A short question ("when did the
+    # offensive start?") can sit far from every passage in the dense space while its words are all there. Fitted to
+    # let through at most 1% of the off-topic questions the cosine stops; 1.0: no exception.
+    min_question_coverage: float = 1.0
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.prior_shift):
@@ -77,6 +83,8 @@ class ReaderSettings:
             raise ValueError("untyped_reading_weight must be in (0, 1]")
         if not 0.0 <= self.sentence_weight < math.inf:
             raise ValueError("sentence_weight must be a finite number >= 0")
+        if not 0.0 <= self.min_question_coverage <= 1.0:
+            raise ValueError("min_question_coverage must be in [0, 1]")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +93,7 @@ class ReaderSettings:
             "threshold": self.threshold, "min_question_cosine": self.min_question_cosine,
             "pool_overlapping": self.pool_overlapping, "untyped_reading_weight": self.untyped_reading_weight,
             "sentence_weight": self.sentence_weight, "prior_shift": self.prior_shift,
+            "min_question_coverage": self.min_question_coverage,
         }
 
     @classmethod
@@ -100,6 +109,7 @@ class ReaderSettings:
             untyped_reading_weight=float(obj.get("untyped_reading_weight", 1.0)),
             sentence_weight=float(obj.get("sentence_weight", 0.0)),
             prior_shift=float(obj.get("prior_shift", 0.0)),
+            min_question_coverage=float(obj.get("min_question_coverage", 1.0)),
         )
 
     def value_confidence(self, value: ScoredValue, best_cosine: float) -> float:
@@ -123,6 +133,23 @@ def confidence_features(value: ScoredValue, best_cosine: float) -> np.ndarray:
 def best_dense_cosine(hits: Sequence[Hit], default: float = 0.0) -> float:
     """The best dense cosine between the question and a retrieved passage (``default`` when none has one)."""
     return max((h.dense_score for h in hits if h.dense_score is not None), default=default)
+
+
+def best_keyword_coverage(
+    keywords: Sequence[str], hits: Sequence[Hit], idf: dict[str, float], tokenizer: TokenizerConfig | None = None,
+) -> float:
+    """The largest IDF-weighted share of ``keywords`` that one retrieved passage contains (0.0 without keywords).
+
+    A keyword the corpus never uses weighs as its rarest word: "Who won the 2022 FIFA World Cup?" shares "2022" with
+    a corpus about a war, and "FIFA", which it lacks, is what says the question is about something else.
+    """
+    unseen = max(idf.values(), default=1.0) or 1.0
+    weights = {k: idf.get(k, unseen) for k in dict.fromkeys(keywords)}
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return max((sum(w for k, w in weights.items() if k in tokens) / total
+                for tokens in (set(text_tokens(h.passage.text, tokenizer)) for h in hits)), default=0.0)
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,24 @@ def test_off_topic_question_abstains(seeds_engine: Engine) -> None:
     assert answer.hits  # still shows the closest passages
 
 
+def test_a_question_whose_words_a_passage_holds_is_not_off_topic(seeds_engine: Engine) -> None:
+    """The gate's exception: with every question below the cosine gate, one whose keywords a retrieved passage
+    holds gets an answer or a best guess, while one about something else is still stopped."""
+    settings = seeds_engine.answer_model.reader
+    assert settings is not None and 0.0 < settings.min_question_coverage < 1.0
+    strict = copy.copy(seeds_engine)
+
+    def with_gate(min_question_coverage: float) -> Engine:
+        strict.answer_model = dataclasses.replace(seeds_engine.answer_model, reader=dataclasses.replace(
+            settings, min_question_cosine=1.0, min_question_coverage=min_question_coverage))
+        return strict
+
+    on_topic, off_topic = "who is the president of Azerbaijan?", "who won the 2022 World Cup?"
+    assert with_gate(settings.min_question_coverage).ask(on_topic).abstain_reason != "off_topic"
+    assert with_gate(settings.min_question_coverage).ask(off_topic).abstain_reason == "off_topic"
+    assert with_gate(1.0).ask(on_topic).abstain_reason == "off_topic"  # no exception: the cosine alone decides
+
+
 def test_onnx_query_encoder_matches_sentence_transformers(seeds_engine: Engine) -> None:
     from retrieval.encoders import SentenceTransformerEncoder
 

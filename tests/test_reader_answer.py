@@ -14,6 +14,7 @@ from retrieval.reader_answer import (
     claimed_values,
     READER_CONFIDENCE_FEATURES,
     ReaderSettings,
+    best_keyword_coverage,
     confidence_features,
     reader_rows,
     select_reader_answer,
@@ -70,6 +71,18 @@ def test_reader_values_pool_mentions_and_keep_the_best_mentions_evidence() -> No
     assert 0.0 < total < 1.0  # the no-answer option keeps some probability
 
 
+def test_best_keyword_coverage_is_the_best_passage_share_and_unseen_words_weigh_most() -> None:
+    hits = [_hit(0, "a", "Russian peacekeepers left.", 1), _hit(1, "b", "Karabakh peacekeepers.", 2)]
+    key = {w: tokenize(w)[0] for w in ("peacekeepers", "Russian", "left", "Karabakh", "FIFA")}
+    # one passage's share, not the union: "a" holds 3 + 1 of 3 + 1 + 2, "b" 3 + 2 of it
+    share = best_keyword_coverage([key["peacekeepers"], key["Russian"], key["Karabakh"]], hits, IDF)
+    assert share == pytest.approx(5 / 6)
+    # a word the corpus lacks weighs as its rarest word (leopards, 4.0), so it outweighs a common one found
+    lacking = best_keyword_coverage([key["Russian"], key["FIFA"]], hits, IDF)
+    assert lacking == pytest.approx(1.0 / (1.0 + 4.0))
+    assert best_keyword_coverage([], hits, IDF) == 0.0 and best_keyword_coverage([key["left"]], [], IDF) == 0.0
+
+
 def test_select_reader_answer_empty() -> None:
     assert select_reader_answer([], ReaderSettings()) == []
 
@@ -78,9 +91,14 @@ def test_reader_settings_validate_and_round_trip() -> None:
     with pytest.raises(ValueError, match="coefficients"):
         ReaderSettings(confidence_coef=(1.0, 0.0, 0.0))
     settings = ReaderSettings(6, 2.0, 2.0, (0.5, 1.0, 0.3, -1.0, -0.5, 4.0, -2.0), 0.3, pool_overlapping=True,
-                              untyped_reading_weight=0.5, min_question_cosine=0.31, prior_shift=0.7)
+                              untyped_reading_weight=0.5, min_question_cosine=0.31, prior_shift=0.7,
+                              min_question_coverage=0.5)
     again = ReaderSettings.from_json(json.loads(json.dumps(settings.to_json())))
     assert again == settings
+    older = {k: v for k, v in settings.to_json().items() if k != "min_question_coverage"}
+    assert ReaderSettings.from_json(older).min_question_coverage == 1.0  # a file fitted before it: no exception
+    with pytest.raises(ValueError, match="min_question_coverage"):
+        ReaderSettings(min_question_coverage=1.5)
     stale = dict(settings.to_json(), confidence_features=["logit_prob", "sentence_coverage"])
     with pytest.raises(ValueError, match="re-run"):
         ReaderSettings.from_json(stale)
