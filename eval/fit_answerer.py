@@ -311,7 +311,8 @@ def offtopic_gate(engine: Engine, questions: list, args: argparse.Namespace) -> 
         for text, qv in zip(texts, engine.encode(texts)):
             hits = engine.search_batch([text], args.k, query_vectors=qv[None, :])[0]
             keywords = analyze_question(text, engine.tokenizer).keywords
-            out.append((best_dense_cosine(hits), best_keyword_coverage(keywords, hits, engine.idf, engine.tokenizer)))
+            out.append((best_dense_cosine(hits), best_keyword_coverage(keywords, hits, engine.idf, engine.tokenizer,
+                                                                      engine.idf_scale)))
         return np.asarray(out).reshape(-1, 2)
 
     def stopped(x: np.ndarray, gate: float, coverage: float) -> np.ndarray:

@@ -545,7 +545,7 @@ class Engine:
                           abstain_reason="no_candidate")
         best = alternatives[0]
         off_topic = best_cosine < min_cosine and (
-            best_keyword_coverage(analysis.keywords, hits, self.idf, self.tokenizer) <= min_coverage
+            best_keyword_coverage(analysis.keywords, hits, self.idf, self.tokenizer, self.idf_scale) <= min_coverage
         )
         if off_topic or best.score < calib.threshold:
             return Answer(

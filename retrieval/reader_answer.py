@@ -137,13 +137,15 @@ def best_dense_cosine(hits: Sequence[Hit], default: float = 0.0) -> float:
 
 def best_keyword_coverage(
     keywords: Sequence[str], hits: Sequence[Hit], idf: dict[str, float], tokenizer: TokenizerConfig | None = None,
+    unseen_weight: float | None = None,
 ) -> float:
     """The largest IDF-weighted share of ``keywords`` that one retrieved passage contains (0.0 without keywords).
 
-    A keyword the corpus never uses weighs as its rarest word: "Who won the 2022 FIFA World Cup?" shares "2022" with
-    a corpus about a war, and "FIFA", which it lacks, is what says the question is about something else.
+    A keyword the corpus never uses weighs as its rarest word (``unseen_weight``, the largest idf when not given):
+    "Who won the 2022 FIFA World Cup?" shares "2022" with a corpus about a war, and "FIFA", which it lacks, is what
+    says the question is about something else.
     """
-    unseen = max(idf.values(), default=1.0) or 1.0
+    unseen = unseen_weight if unseen_weight is not None else max(idf.values(), default=1.0) or 1.0
     weights = {k: idf.get(k, unseen) for k in dict.fromkeys(keywords)}
     total = sum(weights.values())
     if total <= 0:

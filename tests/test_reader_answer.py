@@ -80,6 +80,7 @@ def test_best_keyword_coverage_is_the_best_passage_share_and_unseen_words_weigh_
     # a word the corpus lacks weighs as its rarest word (leopards, 4.0), so it outweighs a common one found
     lacking = best_keyword_coverage([key["Russian"], key["FIFA"]], hits, IDF)
     assert lacking == pytest.approx(1.0 / (1.0 + 4.0))
+    assert best_keyword_coverage([key["Russian"], key["FIFA"]], hits, IDF, unseen_weight=1.0) == pytest.approx(0.5)
     assert best_keyword_coverage([], hits, IDF) == 0.0 and best_keyword_coverage([key["left"]], [], IDF) == 0.0
 
 
