@@ -301,11 +301,30 @@ def reader_stage(args: argparse.Namespace) -> dict:
                      "offtopic_gate": gate, "calibration": shift_meta}}
 
 
+def gate_levels(on_topic: np.ndarray, off_topic: np.ndarray) -> dict:
+    """The off-topic gate's two levels from (best dense cosine, ``best_keyword_coverage``) rows: the cosine below
+    which 1% of the on-topic questions fall, and the coverage above which at most 1% of the off-topic questions that
+    the cosine stops get through (the exception); with what each keeps and stops."""
+    gate = float(np.quantile(on_topic[:, 0], 0.01))
+    below = off_topic[off_topic[:, 0] < gate, 1]
+    # the lowest observed level that at most 1% exceed, rounded up so that the stored value lets no more through
+    coverage = min(math.ceil(float(np.quantile(below, 0.99, method="higher")) * 1e4) / 1e4, 1.0) if len(below) else 1.0
+
+    def stopped(x: np.ndarray) -> np.ndarray:
+        return (x[:, 0] < gate) & (x[:, 1] <= coverage)
+
+    return {"min_question_cosine": round(gate, 4), "min_question_coverage": coverage,
+            "answerable_kept": round(float(1 - stopped(on_topic).mean()), 4),
+            "answerable_kept_by_cosine": round(float((on_topic[:, 0] >= gate).mean()), 4),
+            "off_topic_stopped": round(float(stopped(off_topic).mean()), 4),
+            "off_topic_stopped_by_cosine": round(float((off_topic[:, 0] < gate).mean()), 4),
+            "off_topic_questions": len(off_topic)}
+
+
 def offtopic_gate(engine: Engine, questions: list, args: argparse.Namespace) -> dict:
-    """The off-topic gate: the 1st percentile of the best dense cosine over answerable calibration questions, and
-    its exception: the 99th percentile of ``best_keyword_coverage`` over the questions about other subjects (SQuAD
-    v1.1 train questions, asked of the calibration articles) that the cosine stops, so that the exception lets
-    through at most 1% of them. Neither kind of question is one the engine is evaluated on."""
+    """``gate_levels`` over the answerable calibration questions and questions about other subjects (SQuAD v1.1
+    train questions, asked of the calibration articles). Neither kind of question is one the engine is evaluated
+    on."""
     def features(texts: list[str]) -> np.ndarray:
         out = []
         for text, qv in zip(texts, engine.encode(texts)):
@@ -315,22 +334,10 @@ def offtopic_gate(engine: Engine, questions: list, args: argparse.Namespace) -> 
                                                                       engine.idf_scale)))
         return np.asarray(out).reshape(-1, 2)
 
-    def stopped(x: np.ndarray, gate: float, coverage: float) -> np.ndarray:
-        return (x[:, 0] < gate) & (x[:, 1] <= coverage)
-
-    on_topic = features([q.question for q in questions if q.answerable])
-    gate = float(np.quantile(on_topic[:, 0], 0.01))
     train = json.loads((args.bench_data / "squad" / "train-v1.1.json").read_text(encoding="utf-8"))
     rng = random.Random(SEED)
     other = [qa["question"] for art in train["data"] for p in art["paragraphs"] for qa in p["qas"]]
-    off = features(rng.sample(other, 1000))
-    below = off[off[:, 0] < gate, 1]
-    coverage = min(float(np.quantile(below, 0.99)), 1.0) if len(below) else 1.0
-    out = {"min_question_cosine": round(gate, 4), "min_question_coverage": round(coverage, 4),
-           "answerable_kept": round(float(1 - stopped(on_topic, gate, coverage).mean()), 4),
-           "answerable_kept_by_cosine": round(float((on_topic[:, 0] >= gate).mean()), 4),
-           "off_topic_stopped": round(float(stopped(off, gate, coverage).mean()), 4),
-           "off_topic_stopped_by_cosine": round(float((off[:, 0] < gate).mean()), 4), "off_topic_questions": len(off)}
+    out = gate_levels(features([q.question for q in questions if q.answerable]), features(rng.sample(other, 1000)))
     print(f"  off-topic gate: {out}")
     return out
 

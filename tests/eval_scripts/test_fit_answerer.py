@@ -67,3 +67,18 @@ def test_prior_shift_option_takes_minimax_or_a_finite_number(fit_answerer) -> No
     for bad in ("nan", "inf", "abc"):
         with pytest.raises(argparse.ArgumentTypeError):
             fit_answerer._prior_shift_arg(bad)
+
+
+def test_gate_levels_keep_99_percent_by_cosine_and_let_through_at_most_1_percent_by_keywords(fit_answerer) -> None:
+    rng = np.random.default_rng(0)
+    on_topic = np.column_stack([rng.uniform(0.3, 0.9, 1000), rng.uniform(0.4, 1.0, 1000)])
+    off_topic = np.column_stack([rng.uniform(0.0, 0.5, 1000), rng.uniform(0.0, 0.8, 1000)])
+    levels = fit_answerer.gate_levels(on_topic, off_topic)
+    gate, coverage = levels["min_question_cosine"], levels["min_question_coverage"]
+    assert (on_topic[:, 0] < gate).mean() == pytest.approx(0.01, abs=0.002)
+    below = off_topic[off_topic[:, 0] < gate]
+    assert 0 < (below[:, 1] > coverage).mean() <= 0.011  # the exception's share of what the cosine stops
+    assert levels["answerable_kept"] >= levels["answerable_kept_by_cosine"]
+    assert levels["off_topic_stopped"] <= levels["off_topic_stopped_by_cosine"]
+    # nothing off topic below the gate: no exception
+    assert fit_answerer.gate_levels(on_topic, off_topic[off_topic[:, 0] > 0.45])["min_question_coverage"] == 1.0
