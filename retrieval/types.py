@@ -145,7 +145,7 @@ class AnswerValue:
 class Answer:
     """The engine's reply: ``text`` is None when the engine abstains, and ``abstain_reason`` says why:
     ``no_candidate`` (nothing in the retrieved passages reads as an answer), ``off_topic`` (no passage is close to
-    the question: the corpus is about something else) or ``low_confidence`` (a best guess exists, in
+    the question and none holds most of its words: the corpus is about something else) or ``low_confidence`` (a best guess exists, in
     ``alternatives``, but its confidence is below the threshold)."""
 
     question: str
