@@ -146,12 +146,9 @@ def best_keyword_coverage(
     says the question is about something else.
     """
     unseen = unseen_weight if unseen_weight is not None else max(idf.values(), default=1.0) or 1.0
-    weights = {k: idf.get(k, unseen) for k in dict.fromkeys(keywords)}
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    return max((sum(w for k, w in weights.items() if k in tokens) / total
-                for tokens in (set(text_tokens(h.passage.text, tokenizer)) for h in hits)), default=0.0)
+    weights = {k: idf.get(k, unseen) for k in keywords}
+    return max((keyword_coverage(set(text_tokens(h.passage.text, tokenizer)), tuple(weights), weights) for h in hits),
+               default=0.0)
 
 
 @dataclass(frozen=True)
