@@ -21,6 +21,7 @@ from retrieval.dense import DenseIndex, choose_index_spec
 from retrieval.encoders import DEFAULT_MODEL_NAME, EMBEDDING_DIM, OnnxEncoder
 from retrieval.fusion import FusionMode, fuse
 from retrieval.ingest import INGEST_RULES_VERSION, IngestReport, iter_corpus_files, load_corpus
+from retrieval.reader import ReaderMissing
 from retrieval.reader_answer import (
     best_dense_cosine, best_keyword_coverage, claimed_values, reader_rows, select_reader_answer,
 )
@@ -382,6 +383,7 @@ class Engine:
         mode = FusionMode(mode) if mode is not None else cfg.fusion
         timings = timings if timings is not None else {}
         if k <= 0 or not questions:
+            timings.update(encode_ms=0.0, bm25_ms=0.0, dense_ms=0.0, fusion_ms=0.0)
             return [[] for _ in questions]
         questions = [clean_text(q) for q in questions]
         t0 = time.perf_counter()
@@ -444,7 +446,11 @@ class Engine:
     def reader(self) -> Any:
         """The trained span reader (loaded on first use), or None when not installed or not selected."""
         mode = self.search_config.answerer
-        if mode == "heuristic" or self.answer_model.reader is None:
+        if mode == "heuristic":
+            return None
+        if self.answer_model.reader is None:
+            if mode == "reader":
+                raise ReaderMissing("the answerer settings have no fitted reader settings (answerer=\"reader\")")
             return None
         if self._reader is None:
             from retrieval.reader import SpanReader, bundled_reader_paths
@@ -452,7 +458,7 @@ class Engine:
             paths = bundled_reader_paths()
             if paths is None:
                 if mode == "reader":
-                    raise FileNotFoundError("no trained reader is installed (retrieval/data/reader-int8.onnx)")
+                    raise ReaderMissing("no trained reader is installed (retrieval/data/reader-int8.onnx)")
                 return None
             self._reader = SpanReader(*paths)
         return self._reader
@@ -540,13 +546,13 @@ class Engine:
             AnswerValue(v.text, v.key, calib.value_confidence(v, best_cosine), [m.citation for m in v.mentions])
             for v in values[:5]
         ]
-        if not values:
-            return Answer(question, None, 0.0, hits=list(hits), question_type=analysis.qtype,
-                          abstain_reason="no_candidate")
-        best = alternatives[0]
         off_topic = best_cosine < min_cosine and (
             best_keyword_coverage(analysis.keywords, hits, self.idf, self.tokenizer, self.idf_scale) <= min_coverage
         )
+        if not values:  # said as off topic when the gate says so: nothing to read is not the corpus's silence
+            return Answer(question, None, 0.0, hits=list(hits), question_type=analysis.qtype,
+                          abstain_reason="off_topic" if off_topic else "no_candidate")
+        best = alternatives[0]
         if off_topic or best.score < calib.threshold:
             return Answer(
                 question, None, best.score, alternatives=alternatives, hits=list(hits), question_type=analysis.qtype,

@@ -15,7 +15,7 @@ import numpy as np
 
 from retrieval.ingest import paragraph_spans
 
-__all__ = ["ReaderSpan", "SpanReader", "bundled_reader_paths", "trim_span"]
+__all__ = ["ReaderMissing", "ReaderSpan", "SpanReader", "bundled_reader_paths", "trim_span"]
 
 MAX_LEN = 256
 STRIDE = 128
@@ -43,6 +43,19 @@ def _unmatched(span: str, mark: str, partner: str) -> bool:
 
 _INSIDE_CLOSER = frozenset(".,!?")  # punctuation that sits inside a closing quote: "... groups.\u201d"
 _CUT_ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")  # "p.m", "U.S": an abbreviation short of its last "."
+# Abbreviations whose full stop is part of a name that often ends a sentence ("Apple Inc.", "Main St.").
+_NAME_ABBREVIATIONS = frozenset({"Inc", "Ltd", "Co", "Corp", "Bros", "Jr", "Sr", "St"})
+
+
+class ReaderMissing(RuntimeError):
+    """The trained reader was asked for (``answerer="reader"``) but is not installed or has no fitted settings."""
+
+
+def _owns_full_stop(word: str) -> bool:
+    """Whether ``word``'s final "." belongs to it: an initial ("J."), an abbreviation ("U.S.", "p.m.", "Inc."); not a
+    figure's ("7.5%.", "$1.2bn."), whose inner "." is a decimal point."""
+    core = word[:-1].lstrip("".join(_OPENERS))
+    return len(word) <= 2 or bool(_CUT_ABBREVIATION.fullmatch(core)) or core in _NAME_ABBREVIATIONS
 
 
 def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -67,7 +80,7 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
             return start, start
         span = text[start:end]
         first, last, last_word = span[0], span[-1], span.split()[-1]
-        if last in ",;:" or (last == "." and len(last_word) > 2 and "." not in last_word[:-1]):
+        if last in ",;:" or (last == "." and not _owns_full_stop(last_word)):
             end -= 1
         elif last in _CLOSERS and _unmatched(span, last, _CLOSERS[last]):
             end -= 1

@@ -169,6 +169,45 @@ def test_a_question_whose_words_a_passage_holds_is_not_off_topic(seeds_engine: E
     assert with_gate(1.0).ask(on_topic).abstain_reason == "off_topic"  # no exception: the cosine alone decides
 
 
+def test_an_off_topic_question_is_said_to_be_off_topic_even_when_nothing_reads_as_an_answer(
+    seeds_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate comes first: "no candidate" would say the corpus does not answer a question it is not about."""
+    engine = copy.copy(seeds_engine)
+    settings = seeds_engine.answer_model.reader
+    assert settings is not None
+    monkeypatch.setattr(engine, "_reader_values", lambda *_a: ([], settings, set()))
+    assert engine.ask("who won the 2022 World Cup?").abstain_reason == "off_topic"
+    assert engine.ask("who is the president of Azerbaijan?").abstain_reason == "no_candidate"
+
+
+def test_asking_with_no_passages_abstains_and_still_times_every_stage(seeds_engine: Engine) -> None:
+    answer = seeds_engine.ask("where were talks held?", k=0)
+    assert answer.text is None and answer.abstain_reason == "no_candidate" and answer.hits == []
+    assert {"encode_ms", "bm25_ms", "dense_ms", "fusion_ms", "answer_ms", "total_ms"} <= set(answer.timings)
+
+
+def test_asking_for_a_reader_that_is_not_installed_is_an_error_not_a_silent_fallback(
+    seeds_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retrieval.reader
+    from retrieval.reader import ReaderMissing
+
+    no_settings = copy.copy(seeds_engine)
+    no_settings.answer_model = dataclasses.replace(seeds_engine.answer_model, reader=None)
+    no_settings.search_config = dataclasses.replace(seeds_engine.search_config, answerer="reader")
+    with pytest.raises(ReaderMissing, match="no fitted reader settings"):
+        no_settings.ask("where were talks held?")
+    no_model = copy.copy(seeds_engine)
+    no_model._reader = None
+    no_model.search_config = no_settings.search_config
+    monkeypatch.setattr(retrieval.reader, "bundled_reader_paths", lambda: None)
+    with pytest.raises(ReaderMissing, match="no trained reader is installed"):
+        no_model.ask("where were talks held?")
+    no_model.search_config = dataclasses.replace(seeds_engine.search_config, answerer="auto")
+    assert no_model.ask("where were talks held?").text  # "auto" falls back to the heuristic answerer
+
+
 def test_onnx_query_encoder_matches_sentence_transformers(seeds_engine: Engine) -> None:
     from retrieval.encoders import SentenceTransformerEncoder
 

@@ -23,6 +23,12 @@ from retrieval.reader import SpanReader, bundled_reader_paths, trim_span
         ("(5 a.m. ET)", "(5 a.m. ET)"),  # balanced: kept
         ("\"quoted\"", "\"quoted\""),
         ("mistaken them for \u201cillegal groups.\u201d", "mistaken them for \u201cillegal groups.\u201d"),
+        ("7.5%.", "7.5%"),  # a decimal point is not an abbreviation's full stop
+        ("$1.2bn.", "$1.2bn"),
+        ("3.14.", "3.14"),
+        ("Apple Inc.", "Apple Inc."),  # a name's own abbreviation keeps it
+        ("Gegham Stepanyan Jr.", "Gegham Stepanyan Jr."),
+        ("J.", "J."),  # an initial
     ],
 )
 def test_trim_span_drops_only_the_sentence_punctuation(span: str, expected: str) -> None:
