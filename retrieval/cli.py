@@ -64,16 +64,29 @@ def _os_error(exc: OSError, where: Path) -> typer.Exit:
     return _fail(f"cannot read or write {exc.filename or where}: {exc.strerror or exc}")
 
 
+def _index_error_line(exc: Exception, corpus: Path, index: Path) -> str:
+    """The error, with the command that repairs the index; none for an index a newer ask-engine wrote (a rebuild
+    would overwrite it: the fix is an upgrade)."""
+    from retrieval.store import IndexTooNew
+
+    if isinstance(exc, IndexTooNew):
+        return str(exc)
+    return f"{exc}; rebuild with: ask-engine build --corpus {corpus} --index {index}"
+
+
 @contextlib.contextmanager
 def _engine_errors(corpus: Path, index: Path) -> Iterator[None]:
     """Turn what opening, building or querying an index can raise into one error line and exit code 1."""
     from retrieval.ingest import CorpusError
+    from retrieval.reader import ReaderMissing
     from retrieval.store import IndexError_
 
     try:
         yield
     except IndexError_ as exc:
-        raise _fail(f"{exc}; rebuild with: ask-engine build --corpus {corpus} --index {index}") from None
+        raise _fail(_index_error_line(exc, corpus, index)) from None
+    except ReaderMissing as exc:
+        raise _fail(f"--answerer reader: {exc}") from None
     except CorpusError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
@@ -254,8 +267,8 @@ def _render_answer(answer: Answer, show_passages: bool) -> None:
         for h in answer.hits:
             bm = f"{h.bm25_score:.2f} ({h.bm25_rank})" if h.bm25_score is not None else "-"
             de = f"{h.dense_score:.3f} ({h.dense_rank})" if h.dense_score is not None else "-"
-            table.add_row(str(h.rank), h.passage.doc_id, f"{h.passage.start}-{h.passage.end}", f"{h.score:.4f}",
-                          bm, de, escape(h.passage.text[:120]))
+            table.add_row(str(h.rank), escape(h.passage.doc_id), f"{h.passage.start}-{h.passage.end}",
+                          f"{h.score:.4f}", bm, de, escape(_flat(h.passage.text[:120])))
         out.print(table)
     t = answer.timings
     if t:
@@ -269,7 +282,7 @@ IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder 
 @ask_app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in quotes.")],
-    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Passages to read.")] = 10,
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Passages to retrieve (the reader reads the best 6 of them).")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     passages: Annotated[bool, typer.Option("--passages", help="Also show the retrieved passages and their scores.")] = False,
     corpus: CorpusOpt = None,
@@ -288,7 +301,7 @@ def ask(
         engine.search_config = dataclasses.replace(engine.search_config, answerer=answerer)
         answer = engine.ask(question, k=k)
     if as_json:
-        sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=not _utf8(sys.stdout)) + "\n")
     else:
         _render_answer(answer, passages)
 
@@ -337,7 +350,7 @@ def info(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
     try:
         engine = Engine.open(index)
     except IndexError_ as exc:
-        raise _fail(f"{exc}; rebuild with: ask-engine build --corpus {corpus} --index {index}") from None
+        raise _fail(_index_error_line(exc, corpus, index)) from None
     m = engine.manifest
     lines = [
         f"index      {index} -> {engine.directory.name}",
@@ -373,13 +386,13 @@ def search(
         engine = open_or_build(corpus, index, quiet=as_json, check_corpus=check)
         hits = engine.search(query, k=k, mode=mode)
     if as_json:
-        sys.stdout.write(json.dumps([h.to_json() for h in hits], ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps([h.to_json() for h in hits], ensure_ascii=not _utf8(sys.stdout)) + "\n")
         return
     out = _console()
     from rich.markup import escape
 
     for h in hits:
-        out.print(f"{h.rank:>3}  {h.score:.4f}  [cyan]{escape(h.passage.doc_id)}[/] [{h.passage.start}:{h.passage.end}]  {escape(h.passage.text[:160])}")
+        out.print(f"{h.rank:>3}  {h.score:.4f}  [cyan]{escape(h.passage.doc_id)}[/] [{h.passage.start}:{h.passage.end}]  {escape(_flat(h.passage.text[:160]))}")
 
 
 @admin_app.command("eval")
@@ -501,9 +514,23 @@ def _register_bench() -> None:
 _register_bench()
 
 
+def _utf8(stream: Any) -> bool:
+    return "utf" in str(getattr(stream, "encoding", "") or "").lower().replace("-", "")
+
+
+def _tolerate_any_encoding() -> None:
+    """A terminal that cannot show a character (LANG=C, PYTHONIOENCODING=latin-1) gets "?" for it, not a traceback;
+    --json escapes such characters instead, so its output stays exact."""
+    for stream in (sys.stdout, sys.stderr):
+        if not _utf8(stream) and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
 def ask_main() -> None:
+    _tolerate_any_encoding()
     ask_app()
 
 
 def admin_main() -> None:
+    _tolerate_any_encoding()
     admin_app()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,48 @@ def test_low_confidence_shows_the_best_guess_and_its_sentence(capsys: pytest.Cap
     assert "Yevlakh" in out and "001_a" in out and "Talks were held" in out
     _render_answer(Answer("where?", None, 0.0, abstain_reason="no_candidate"), False)
     assert "does not answer this question" in capsys.readouterr().out
+
+
+def test_retrieved_passages_show_doc_ids_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    """A doc id is a file path, which may hold "[...]" that rich would read as markup (or fail on)."""
+    from retrieval.cli import _render_answer
+    from retrieval.types import Answer, Hit, Passage
+
+    hits = [Hit(Passage(0, doc_id, 0, 20, "Talks were\nheld here."), 1.0, 1, title="t")
+            for doc_id in ("a[/b]", "notes [draft]")]
+    _render_answer(Answer("where?", None, 0.0, hits=hits, abstain_reason="no_candidate"), True)
+    out = capsys.readouterr().out
+    assert "a[/b]" in out and "notes [draft]" in out and "Talks were held here." in out
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_a_terminal_that_cannot_show_every_character_still_gets_an_answer(as_json: bool, seeds_engine,
+                                                                           seeds_dir: Path) -> None:
+    import os
+    import subprocess
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    args = ["--corpus", str(seeds_dir), "--index", str(seeds_engine.directory.parent / "index")]
+    cmd = [sys.executable, "-m", "retrieval", "who is the president of Azerbaijan?", *args, *(["--json"] if as_json else [])]
+    result = subprocess.run(cmd, capture_output=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    assert b"Traceback" not in result.stderr
+    if as_json:  # escaped, so the JSON stays exact: the passages' curly quotes come back as they are
+        obj = json.loads(result.stdout.decode("ascii"))
+        texts = [p["text"] for p in obj["passages"]]
+        assert texts == [h.passage.text for h in seeds_engine.search("who is the president of Azerbaijan?", k=10)]
+        assert any(not t.isascii() for t in texts)
+    else:
+        assert b"Aliyev" in result.stdout
+
+
+def test_asking_for_a_missing_reader_is_one_error_line(index_args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import retrieval.reader
+
+    monkeypatch.setattr(retrieval.reader, "bundled_reader_paths", lambda: None)
+    result = runner.invoke(ask_app, ["--answerer", "reader", "where were talks held?", *index_args])
+    assert result.exit_code == 1
+    assert "--answerer reader: no trained reader is installed" in result.output and "Traceback" not in result.output
 
 
 def test_a_question_named_like_a_command_is_a_question(index_args: list[str]) -> None:
