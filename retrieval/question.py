@@ -42,6 +42,7 @@ _WH = re.compile(
     r"\b(how\s+(?:many|much|long|old|far|large|big|tall|high|often)|when|where|who(?:m|se)?|why|which|what|how)\b",
     re.IGNORECASE,
 )
+_CONTRACTED_IS = re.compile(r"\b(what|who|where|when|which|how)['’]s\b")
 _WORD = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*", re.UNICODE)
 
 
@@ -55,7 +56,7 @@ class QuestionAnalysis:
 
 def analyze_question(question: str, tokenizer: TokenizerConfig | None = None) -> QuestionAnalysis:
     """Question type (count, when, where, who, why, which, what, how, other), expected kinds and focus noun."""
-    q = question.strip().lower()
+    q = _CONTRACTED_IS.sub(r"\1 is", question.strip().lower())  # "what's the capital" asks "what is the capital"
     keywords = tuple(dict.fromkeys(tokenize(question, tokenizer)))
     m = _WH.search(q)
     if not m:
@@ -81,18 +82,28 @@ def analyze_question(question: str, tokenizer: TokenizerConfig | None = None) ->
         return QuestionAnalysis("how", frozenset({"CLAUSE"}), None, keywords)
     # which / what + noun
     noun = _focus_noun(after)
-    if noun in _PLACE_NOUNS or (noun and noun.rstrip("s") in _PLACE_NOUNS):
+    forms = {noun, _singular_noun(noun)} if noun else set()
+    if forms & _PLACE_NOUNS:
         return QuestionAnalysis("where", PLACE_KINDS, noun, keywords)
-    if noun in _TIME_NOUNS or (noun and noun.rstrip("s") in _TIME_NOUNS):
+    if forms & _TIME_NOUNS:
         return QuestionAnalysis("when", TEMPORAL_KINDS, noun, keywords)
-    if noun in _PERSON_NOUNS or (noun and noun.rstrip("s") in _PERSON_NOUNS):
+    if forms & _PERSON_NOUNS:
         return QuestionAnalysis("who", AGENT_KINDS, noun, keywords)
-    if noun in _COUNT_NOUNS:
+    if noun in _COUNT_NOUNS:  # singular only: "what type of numbers" asks for a kind, not a count
         return QuestionAnalysis("count", NUMERIC_KINDS, noun, keywords)
     return QuestionAnalysis(wh if wh in ("which", "what") else "other", frozenset(), noun, keywords)
 
 
 _SKIP_FOCUS = {"is", "was", "are", "were", "do", "does", "did", "the", "a", "an", "of", "kind", "type", "sort", "has", "had", "have", "will", "would", "can", "could"}
+
+
+def _singular_noun(word: str) -> str:
+    """"cities" -> "city", "countries" -> "country", "years" -> "year"; "-ss" / "-us" / "-is" words stay."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
 
 
 def _focus_noun(words: Sequence[str]) -> str | None:

@@ -14,7 +14,12 @@ from retrieval.tokenize import tokenize
      ("In what year did the war end?", "when"), ("Where were talks held?", "where"),
      ("Which city hosted the negotiations?", "where"), ("Who is the president of Azerbaijan?", "who"),
      ("Which leader spoke?", "who"), ("Why did Armenia protest?", "why"), ("What did the EU say?", "what"),
-     ("Talks were held where?", "where"), ("Tell me about peace", "other")],
+     ("Talks were held where?", "where"), ("Tell me about peace", "other"),
+     # a contracted "is" and a plural focus noun type the question as their full and singular forms do
+     ("What's the capital of Armenia?", "where"), ("What\u2019s the number of peacekeepers?", "count"),
+     ("Who's the president?", "who"), ("Which cities were shelled?", "where"), ("Which countries backed it?", "where"),
+     ("In which centuries was it ruled?", "when"), ("Which companies bid?", "who"),
+     ("What type of numbers are even?", "what")],  # a plural count noun asks for a kind, not a count
 )
 def test_question_types(question: str, qtype: str) -> None:
     assert analyze_question(question).qtype == qtype
