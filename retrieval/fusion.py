@@ -29,14 +29,15 @@ class FusedItem:
 
 
 Ranking = tuple[Sequence[int], Sequence[float]]
+RankMap = dict[int, tuple[int, float]]
 
 
-def _as_map(ranking: Ranking) -> dict[int, tuple[int, float]]:
+def _as_map(ranking: Ranking) -> RankMap:
     ids, scores = ranking
     # Python scalars first: iterating numpy arrays element by element is several times slower (same values).
     ids = ids.tolist() if isinstance(ids, np.ndarray) else ids
     scores = scores.tolist() if isinstance(scores, np.ndarray) else scores
-    out: dict[int, tuple[int, float]] = {}
+    out: RankMap = {}
     for rank, (i, s) in enumerate(zip(ids, scores), start=1):
         i = int(i)
         if i >= 0 and i not in out:
@@ -56,11 +57,11 @@ def _minmax(values: np.ndarray) -> np.ndarray:
 
 def rrf(bm25: Ranking, dense: Ranking, k: int = 60, alpha: float = 0.5) -> dict[int, float]:
     """Reciprocal rank fusion: sum of 1/(k + rank); ``alpha`` is unused (kept for a uniform signature)."""
+    return _rrf_maps(_as_map(bm25), _as_map(dense), k, alpha)
+
+
+def _rrf_maps(bm: RankMap, de: RankMap, k: int, alpha: float) -> dict[int, float]:
     del alpha
-    return _rrf_maps(_as_map(bm25), _as_map(dense), k)
-
-
-def _rrf_maps(bm: dict[int, tuple[int, float]], de: dict[int, tuple[int, float]], k: int) -> dict[int, float]:
     scores: dict[int, float] = {}
     for m in (bm, de):
         for i, (rank, _s) in m.items():
@@ -70,11 +71,11 @@ def _rrf_maps(bm: dict[int, tuple[int, float]], de: dict[int, tuple[int, float]]
 
 def convex(bm25: Ranking, dense: Ranking, k: int = 60, alpha: float = 0.5) -> dict[int, float]:
     """``alpha * minmax(dense) + (1 - alpha) * minmax(bm25)``; a missing score counts as the list's minimum (0)."""
+    return _convex_maps(_as_map(bm25), _as_map(dense), k, alpha)
+
+
+def _convex_maps(bm: RankMap, de: RankMap, k: int, alpha: float) -> dict[int, float]:
     del k
-    return _convex_maps(_as_map(bm25), _as_map(dense), alpha)
-
-
-def _convex_maps(bm: dict[int, tuple[int, float]], de: dict[int, tuple[int, float]], alpha: float) -> dict[int, float]:
     out: dict[int, float] = {}
     for weight, m in ((1.0 - alpha, bm), (alpha, de)):
         if not m:
@@ -85,7 +86,10 @@ def _convex_maps(bm: dict[int, tuple[int, float]], de: dict[int, tuple[int, floa
     return out
 
 
-_FUSERS: dict[FusionMode, Callable[..., dict[int, float]]] = {FusionMode.RRF: rrf, FusionMode.CONVEX: convex}
+# Each mode's scorer over the rank maps (id -> (rank, score)), with one signature: (bm25, dense, rrf_k, alpha).
+_FUSERS: dict[FusionMode, Callable[[RankMap, RankMap, int, float], dict[int, float]]] = {
+    FusionMode.RRF: _rrf_maps, FusionMode.CONVEX: _convex_maps,
+}
 
 
 def fuse(
@@ -97,7 +101,7 @@ def fuse(
     if not 0.0 <= alpha <= 1.0:
         raise ValueError("alpha must be in [0, 1]")
     bm, de = _as_map(bm25), _as_map(dense)  # once: the fusers below work on these maps
-    scores = _rrf_maps(bm, de, rrf_k) if mode is FusionMode.RRF else _convex_maps(bm, de, alpha)
+    scores = _FUSERS[mode](bm, de, rrf_k, alpha)
     big = 1 << 30
 
     def order(i: int) -> tuple[float, int, int]:
