@@ -58,7 +58,7 @@ def analyze_question(question: str, tokenizer: TokenizerConfig | None = None) ->
     """Question type (count, when, where, who, why, which, what, how, other), expected kinds and focus noun."""
     q = _CONTRACTED_IS.sub(r"\1 is", question.strip().lower())  # "what's the capital" asks "what is the capital"
     keywords = tuple(dict.fromkeys(tokenize(question, tokenizer)))
-    m = _WH.search(q)
+    m = _asking_wh(q)
     if not m:
         return QuestionAnalysis("other", frozenset(), None, keywords)
     wh = re.sub(r"\s+", " ", m.group(1))
@@ -95,6 +95,23 @@ def analyze_question(question: str, tokenizer: TokenizerConfig | None = None) ->
 
 
 _SKIP_FOCUS = {"is", "was", "are", "were", "do", "does", "did", "the", "a", "an", "of", "kind", "type", "sort", "has", "had", "have", "will", "would", "can", "could"}
+
+
+_PREPOSITIONS = frozenset({"in", "on", "at", "to", "of", "by", "for", "from", "with", "into", "during", "since", "until",
+                           "after", "before", "about", "under", "over", "between", "through", "against", "among"})
+
+
+def _asking_wh(q: str) -> re.Match[str] | None:
+    """The wh-word that asks: the first one opening the question, a clause (after punctuation) or a prepositional
+    phrase ("in which city"); a wh-word right after another word is a relative pronoun ("officials who spoke, how
+    many..."). Falls back to the first wh-word (questions such as "Talks were held where?")."""
+    matches = list(_WH.finditer(q))
+    for m in matches:
+        before = q[: m.start()].rstrip()
+        previous = before.split()[-1] if before.split() else ""
+        if not before or not before[-1].isalnum() or previous in _PREPOSITIONS:
+            return m
+    return matches[0] if matches else None
 
 
 def _singular_noun(word: str) -> str:

@@ -19,7 +19,12 @@ from retrieval.tokenize import tokenize
      ("What's the capital of Armenia?", "where"), ("What\u2019s the number of peacekeepers?", "count"),
      ("Who's the president?", "who"), ("Which cities were shelled?", "where"), ("Which countries backed it?", "where"),
      ("In which centuries was it ruled?", "when"), ("Which companies bid?", "who"),
-     ("What type of numbers are even?", "what")],  # a plural count noun asks for a kind, not a count
+     ("What type of numbers are even?", "what"),  # a plural count noun asks for a kind, not a count
+     # the wh-word that asks, not a relative pronoun or a name before it
+     ("According to officials who spoke, how many people fled?", "count"),
+     ("In his defense of Doctor Who, what did Howard compare?", "what"),
+     ("Islamists were seen as the lesser evil when compared to whom?", "who"),
+     ("Arms purchases raised tension especially in which area?", "where")],
 )
 def test_question_types(question: str, qtype: str) -> None:
     assert analyze_question(question).qtype == qtype
