@@ -58,13 +58,14 @@ def normalize_value(text: str) -> str:
     t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)
     t = re.sub(r"\s*%|\s+per\s*cent\b", " percent", t)  # "5%", "5 per cent", "5 percent"
     t = re.sub(r"(?<=\d)(?:st|nd|rd|th)\b", "", t)  # "September 19th"
+    t = re.sub(r"\b([ap])\.m\b\.?", r"\1m", t)  # "10:30 a.m." keeps its "a" from the article filter below
     t = re.sub(r"[^\w\s.]", " ", t)
     t = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", t)
     words = [_MONTHS.get(w, NUMBER_WORDS.get(w, w)) for w in t.split()]
     words = [w for w in words if w not in ("the", "a", "an")]
     merged: list[str] = []
-    for w in words:  # "two thousand" -> "2000", "three hundred" -> "300"
-        if w in ("100", "1000") and merged and merged[-1].isdigit() and 0 < int(merged[-1]) < 100:
+    for w in words:  # "two thousand" -> "2000", "three hundred" -> "300", "one hundred thousand" -> "100000"
+        if w in ("100", "1000") and merged and merged[-1].isdigit() and 0 < int(merged[-1]) < int(w):
             merged[-1] = str(int(merged[-1]) * int(w))
         elif merged and _NUMBER_TOKEN.fullmatch(merged[-1]):  # a number's unit: "six weeks" = "six-week"
             merged.append(_singular(w))

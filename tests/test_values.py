@@ -15,7 +15,8 @@ from retrieval.values import logit, normalize_value, shift_probability, sigmoid
      ("“Azerbaijan’s internal affair”", "azerbaijan’s internal affair".replace("’", "")), ("six", "6"),
      ("Sept. 19", "September 19"), ("Sep 19, 2023", "September 19th, 2023"), ("5%", "5 per cent"),
      ("about 5 percent", "5%"), ("two thousand", "2,000"), ("three hundred", "300"),
-     ("six weeks", "six-week"), ("24 hours", "a 24-hour"), ("two centuries", "2-century"), ("3.5 miles", "3.5-mile")],
+     ("six weeks", "six-week"), ("24 hours", "a 24-hour"), ("two centuries", "2-century"), ("3.5 miles", "3.5-mile"),
+     ("one hundred thousand", "100,000"), ("twelve thousand", "12,000"), ("10:30 a.m.", "10:30 am")],
 )
 def test_values_that_mean_the_same_pool_together(a: str, b: str) -> None:
     assert normalize_value(a) == normalize_value(b)
@@ -28,6 +29,7 @@ def test_different_values_stay_apart() -> None:
     assert normalize_value("May 4") != normalize_value("March 4")
     assert normalize_value("1,000 hundred") != normalize_value("100,000")  # only a plain number times hundred
     assert normalize_value("6 weeks") != normalize_value("6 days")
+    assert normalize_value("10:30 a.m.") != normalize_value("10:30 p.m.")
     assert normalize_value("weeks") == "weeks"  # a word is singularised only as a number's unit
     assert normalize_value("3 glass") == "3 glass" and normalize_value("2 campus") == "2 campus"
 
