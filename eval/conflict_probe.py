@@ -139,12 +139,15 @@ def natural(engine: Engine, questions: list[EvalQuestion]) -> dict:
                      "score": answer.score, "flags_at_0": [v.text for v in now], "before": [v.text for v in before],
                      "flag_scores": [v.score for v in now]})
     correct = [r for r in rows if r["correct"]]
+    # the engine lists conflicting values only for answers that state a figure; others cannot be false alarms
+    with_figure = [r for r in correct if re.search(r"\d", r["answer"])]
 
     def flagged(subset: list[dict], ratio: float) -> int:  # the engine's own test
         return sum(any(likely_enough(x, r["score"], ratio, scale) for x in r["flag_scores"]) for r in subset)
 
     return {
         "questions": len(questions), "answered": len(rows), "answered_correctly": len(correct),
+        "answered_correctly_with_a_figure": len(with_figure),
         "flagged_when_correct": {"now": flagged(correct, SHIPPED_RATIO),
                                  "before": sum(bool(r["before"]) for r in correct),
                                  "by_min_ratio": {str(x): flagged(correct, x) for x in MIN_RATIOS}},
@@ -198,7 +201,8 @@ def main() -> None:
         questions = questions[: args.limit]
     nat = natural(engine, questions)
     print(f"natural: {nat['answered']} of {len(questions)} count/date questions answered, "
-          f"{nat['answered_correctly']} correctly; flagged when correct: now {nat['flagged_when_correct']['now']}, "
+          f"{nat['answered_correctly']} correctly ({nat['answered_correctly_with_a_figure']} of them a figure, the only "
+          f"answers that can be flagged); flagged when correct: now {nat['flagged_when_correct']['now']}, "
           f"before {nat['flagged_when_correct']['before']}; by likelihood floor "
           f"{nat['flagged_when_correct']['by_min_ratio']}", flush=True)
 

@@ -5,7 +5,8 @@
    its normalised text equals a gold answer.
 2. Confidence: a logistic curve over (logit of the pooled answer probability, keyword coverage of its sentence),
    fitted so that the shown confidence is the probability that the answer is right (F1 >= 0.5).
-3. Threshold: the confidence below which the engine abstains, chosen to maximise SQuAD v2.0 overall F1.
+3. Threshold: the confidence below which the engine abstains: the highest one that keeps ``--keep-f1`` (90%) of
+   the answerable questions' F1 (``threshold_for``), so that abstaining costs answerable questions little.
    Steps 2-3 use the 'calibration' half of the visible SQuAD v2.0 articles (see ``article_half``); the other half is
    kept apart for reporting.
 

@@ -27,9 +27,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from retrieval.evaluation.datasets import DatasetFormatError, article_half, detect_format  # noqa: E402
+from retrieval.evaluation.datasets import ARTICLE_PARTS, DatasetFormatError, article_part, detect_format  # noqa: E402
 
-PARTS = ("all", "heldout", "calibration")  # as `ask-engine eval --articles` splits them (article_half)
+PARTS = ("all", *ARTICLE_PARTS)  # as `ask-engine eval --articles` splits them (article_part)
 
 
 def slug(title: str, taken: set[str]) -> str:
@@ -43,7 +43,7 @@ def slug(title: str, taken: set[str]) -> str:
 
 
 def article_files(data: dict, part: str = "all") -> tuple[dict[str, str], list[dict]]:
-    """(file name -> text, gold records) for the articles of ``part`` (``article_half``'s split, or all)."""
+    """(file name -> text, gold records) for the articles of ``part`` (``article_part``'s split, or all)."""
     if part not in PARTS:
         raise ValueError(f"part must be one of {', '.join(PARTS)}")
     files: dict[str, str] = {}
@@ -51,7 +51,7 @@ def article_files(data: dict, part: str = "all") -> tuple[dict[str, str], list[d
     taken: set[str] = set()
     for article in data["data"]:
         title = article["title"]
-        if part != "all" and article_half(title) != part:
+        if part != "all" and article_part(title) != part:
             continue
         name = slug(title, taken)
         paragraphs = [" ".join(p["context"].split()) for p in article["paragraphs"]]

@@ -402,7 +402,8 @@ def eval_command(
     index: IndexOpt = None,
     split: Annotated[Optional[str], typer.Option(help="BEIR qrels split (default: test, else the one present).")] = None,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N questions.")] = None,
-    articles: Annotated[str, typer.Option(help="SQuAD articles: all, calibration or heldout half.")] = "all",
+    articles: Annotated[str, typer.Option(help="SQuAD articles (questions and corpus): all, or a part of the split: heldout, calibration, reader or reader-b.")] = "all",
+    question_articles: Annotated[str, typer.Option("--question-articles", help="Score only the questions of these SQuAD articles (same parts); the corpus stays whole.")] = "all",
     answers: Annotated[str, typer.Option(help="Answer modes: open, gold, both or none.")] = "open",
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="Passages the answerer reads.")] = 10,
     out: Annotated[Optional[Path], typer.Option(help="Write the JSON report here.")] = None,
@@ -414,22 +415,38 @@ def eval_command(
     import dataclasses
     import time
 
-    from retrieval.evaluation.datasets import DatasetFormatError, article_half, load_dataset, subset_by_articles
+    from retrieval.evaluation.datasets import (
+        ARTICLE_PARTS,
+        DatasetFormatError,
+        article_part,
+        load_dataset,
+        questions_of_articles,
+        subset_by_articles,
+    )
     from retrieval.evaluation.report import print_report, save_json, save_png
-    from retrieval.evaluation.runner import evaluate_answers, evaluate_retrieval, index_for_dataset, run_methods
+    from retrieval.evaluation.runner import (
+        DOC_RECALL_DEPTH,
+        evaluate_answers,
+        evaluate_retrieval,
+        index_for_dataset,
+        run_methods,
+    )
     from retrieval.ingest import CorpusError
     from retrieval.store import IndexError_
 
     if answers not in ("open", "gold", "both", "none"):
         raise _fail("--answers must be open, gold, both or none", 2)
     _check_answerer(answerer)
-    if articles not in ("all", "calibration", "heldout"):
-        raise _fail("--articles must be all, calibration or heldout", 2)
+    for name, value in (("--articles", articles), ("--question-articles", question_articles)):
+        if value != "all" and value not in ARTICLE_PARTS:
+            raise _fail(f"{name} must be all, {', '.join(ARTICLE_PARTS[:-1])} or {ARTICLE_PARTS[-1]}", 2)
     started = time.perf_counter()
     try:
         ds = load_dataset(dataset, split=split)
         if articles != "all":
-            ds = subset_by_articles(ds, lambda t: article_half(t) == articles, f"{ds.name}-{articles}")
+            ds = subset_by_articles(ds, lambda t: article_part(t) == articles, f"{ds.name}-{articles}")
+        if question_articles != "all":
+            ds = questions_of_articles(ds, lambda t: article_part(t) == question_articles)
         if limit:
             ds.questions = ds.questions[:limit]
         with _progress_factory(False) as progress:
@@ -440,12 +457,17 @@ def eval_command(
                 engine = index_for_dataset(ds, dataset, cache, progress)
             engine.search_config = dataclasses.replace(engine.search_config, answerer=answerer)
             questions = [q.question for q in ds.questions]
-            runs, vectors = run_methods(engine, questions, progress=progress("Retrieving", len(questions)))
+            runs, _vectors = run_methods(engine, questions, progress=progress("Retrieving", len(questions)))
+            deep_runs = None
+            if ds.kind == "beir":  # document recall@100 needs more than 100 passages
+                deep_runs, _ = run_methods(engine, questions, depth=DOC_RECALL_DEPTH,
+                                           progress=progress("Retrieving deeper", len(questions)))
             report = {
                 "dataset": ds.name, "kind": ds.kind, "questions": len(ds.questions), "split": ds.split,
-                "articles": articles, "index": str(engine.directory), "counts": engine.manifest["counts"],
+                "articles": articles, "question_articles": question_articles, "index": str(engine.directory),
+                "counts": engine.manifest["counts"],
                 "answerer": "reader" if engine.reader is not None else "heuristic",
-                "retrieval": evaluate_retrieval(engine, ds.questions, runs),
+                "retrieval": evaluate_retrieval(engine, ds.questions, runs, deep_runs=deep_runs),
                 "answers": [],
             }
             modes = {"open": ["open"], "gold": ["gold"], "both": ["open", "gold"], "none": []}[answers]
@@ -453,8 +475,7 @@ def eval_command(
                 modes = []
             for mode in modes:
                 report["answers"].append(
-                    evaluate_answers(engine, ds.questions, vectors, mode, k,
-                                     progress(f"Answering ({mode})", len(ds.questions)))
+                    evaluate_answers(engine, ds.questions, mode, k, progress(f"Answering ({mode})", len(ds.questions)))
                 )
     except (DatasetFormatError, CorpusError, IndexError_) as exc:
         raise _fail(str(exc)) from None

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from retrieval.evaluation.metrics import real_golds
+
 __all__ = [
+    "ARTICLE_PARTS",
     "DatasetFormatError",
     "DatasetKind",
     "EvalDocument",
@@ -26,6 +29,7 @@ __all__ = [
     "article_half",
     "article_part",
     "dataset_fingerprint",
+    "questions_of_articles",
     "subset_by_articles",
 ]
 
@@ -58,8 +62,9 @@ class EvalQuestion:
 
     @property
     def answerable(self) -> bool:
-        """True when gold answers exist; only meaningful when has_answers_field."""
-        return bool(self.answers)
+        """True when gold answers exist (ones that survive SQuAD normalisation: not a lone "."); only meaningful
+        when has_answers_field."""
+        return bool(real_golds(self.answers))
 
 
 @dataclass
@@ -359,6 +364,7 @@ def _hash_file(h: Any, path: Path) -> None:
 
 # the article parts whose unanswerable questions the reader may be trained on (see ``article_part``)
 READER_PARTS = ("reader", "reader-b")
+ARTICLE_PARTS = ("heldout", "calibration", *READER_PARTS)
 
 
 def _title_bit(text: str) -> int:
@@ -381,6 +387,17 @@ def article_part(title: str) -> str:
     if _title_bit("reader:" + title) == 0:
         return "reader"
     return "reader-b" if _title_bit("fold:" + title) == 1 else "calibration"
+
+
+def questions_of_articles(dataset: EvalDataset, keep: Callable[[str], bool]) -> EvalDataset:
+    """The questions of the articles whose title ``keep`` accepts, over all of the dataset's documents: the corpus
+    (and its cached index) stays whole, only what is scored changes."""
+    if dataset.documents is None:
+        raise DatasetFormatError("questions_of_articles needs a dataset with documents")
+    titles = {d.doc_id: d.title for d in dataset.documents}
+    questions = [q for q in dataset.questions if any(d in titles and keep(titles[d]) for d in q.doc_ids)]
+    return EvalDataset(name=dataset.name, kind=dataset.kind, questions=questions, documents=dataset.documents,
+                       split=dataset.split)
 
 
 def subset_by_articles(dataset: EvalDataset, keep: Callable[[str], bool], name: str) -> EvalDataset:

@@ -1,8 +1,9 @@
 """Answer, retrieval, latency and calibration metrics.
 
 Answer scoring reproduces the official SQuAD scripts (evaluate-v1.1 / v2.0) so numbers are comparable with
-published results; retrieval scoring follows BEIR / pytrec_eval (nDCG@k with linear gain, recall@k) and DPR
-(a passage "contains" an answer when the normalised answer is a token subsequence of the normalised passage).
+published results; retrieval scoring follows BEIR / pytrec_eval (nDCG@k with linear gain, recall@k) and DPR's ``has_answer`` (a
+passage "contains" an answer when the answer's tokens, uncased, occur as a run of the passage's tokens; a
+punctuation mark is a token of its own, so "Denver" is in "Denver-based" and "the Who" is not in "who came").
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import string
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,6 +24,7 @@ __all__ = [
     "f1",
     "answer_scores_unanswerable",
     "contains_answer",
+    "real_golds",
     "first_relevant_rank",
     "recall_at_k",
     "mrr_at_k",
@@ -77,7 +80,7 @@ def _is_abstention(prediction: str | None) -> bool:
     return prediction is None or normalize_answer(prediction) == ""
 
 
-def _real_golds(golds: Sequence[str]) -> list[str]:
+def real_golds(golds: Sequence[str]) -> list[str]:
     """Golds that survive normalisation; the v2.0 script drops the rest, so all-empty means unanswerable."""
     return [g for g in golds if normalize_answer(g)]
 
@@ -88,7 +91,7 @@ def answer_scores_unanswerable(prediction: str | None, golds: Sequence[str]) -> 
     No (non-empty) golds: the question is unanswerable and abstaining (None, or a prediction that normalises to
     "") scores 1/1, any answer 0/0. With golds: abstaining scores 0/0, otherwise the v1.1 EM/F1.
     """
-    real = _real_golds(golds)
+    real = real_golds(golds)
     abstained = _is_abstention(prediction)
     if not real:
         return (1.0, 1.0) if abstained else (0.0, 0.0)
@@ -98,11 +101,22 @@ def answer_scores_unanswerable(prediction: str | None, golds: Sequence[str]) -> 
     return exact_match(prediction, real), f1(prediction, real)
 
 
+_DPR_TOKEN = re.compile(r"[^\W_]+|[^\w\s]", re.UNICODE)
+
+
+def _dpr_tokens(text: str) -> str:
+    """DPR's SimpleTokenizer, uncased (NFD): runs of letters and digits, and each other non-space mark on its own."""
+    return " ".join(_DPR_TOKEN.findall(unicodedata.normalize("NFD", text).lower()))
+
+
 def contains_answer(text: str, golds: Sequence[str]) -> bool:
-    """DPR-style hit: some normalised gold is a whole-token run inside the normalised text ("20" not in "2020")."""
-    haystack = f" {normalize_answer(text)} "
+    """DPR's ``has_answer``: some gold's tokens are a run of the text's tokens ("20" is not in "2020", "Denver" is
+    in "Denver-based"); golds without a letter or digit never match."""
+    haystack = f" {_dpr_tokens(text)} "
     for gold in golds:
-        needle = normalize_answer(gold)
+        if not normalize_answer(gold):
+            continue
+        needle = _dpr_tokens(gold)
         if needle and f" {needle} " in haystack:
             return True
     return False
@@ -259,7 +273,7 @@ def abstention_summary(
     unanswerable = abstained_ok = answerable = abstained_wrong = 0
     for pred, gold in zip(predictions, golds):
         abstained = _is_abstention(pred)
-        if _real_golds(gold):
+        if real_golds(gold):
             answerable += 1
             abstained_wrong += int(abstained)
         else:

@@ -23,13 +23,14 @@ def print_report(report: dict[str, Any], console: Any) -> None:
 
     ret = report.get("retrieval", {})
     if ret:
-        cols = [c for c in ("answer_recall@1", "answer_recall@5", "answer_recall@20", "mrr@10", "doc_recall@5", "ndcg@10", "recall@100")
+        cols = [c for c in ("answer_recall@1", "answer_recall@5", "answer_recall@20", "mrr@10", "doc_hit@5", "doc_recall@5",
+                            "ndcg@10", "recall@100")
                 if any(c in m for m in ret.values())]
         t = Table(title=f"Retrieval: {report['dataset']} ({report['questions']} questions)")
         t.add_column("method")
         for c in cols:
             t.add_column(c, justify="right")
-        t.add_column("p50 ms (stages)", justify="right")
+        t.add_column("ms a question (stages, batches of 64)", justify="right")
         for method, m in ret.items():
             lat = " + ".join(f"{s} {v['p50']:.2f}" for s, v in m["latency_ms"].items())
             t.add_row(method, *[_fmt(m.get(c)) for c in cols], lat)
@@ -37,7 +38,7 @@ def print_report(report: dict[str, Any], console: Any) -> None:
     for ans in report.get("answers", []):
         t = Table(title=f"Answers, {report.get('answerer', '')} ({ans['mode']} {'corpus' if ans['mode'] == 'open' else 'passage'})")
         for c in ("questions", "EM", "F1", "forced EM", "forced F1", "overall EM", "overall F1", "abstain unanswerable",
-                  "wrongly abstained", "ECE", "p50 ms"):
+                  "wrongly abstained", "ECE", "p50 ms (one question)"):
             t.add_column(c, justify="right")
         ab = ans["abstention"]
         t.add_row(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.evaluation.datasets import article_half, load_dataset
+from retrieval.evaluation.datasets import article_part, load_dataset
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_articles_become_files_and_questions_name_their_article(squad_articles) 
     def headlines(part: str) -> set[str]:
         return {text.split("\n")[0] for text in squad_articles.article_files(SQUAD, part)[0].values()}
 
-    part = article_half("Ferry_services")
+    part = article_part("Ferry_services")
     assert "Ferry services" in headlines(part)
     assert all("Ferry services" not in headlines(p) for p in squad_articles.PARTS[1:] if p != part)
     with pytest.raises(ValueError, match="part must be"):

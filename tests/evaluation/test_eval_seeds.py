@@ -16,9 +16,9 @@ GOLD = Path(__file__).resolve().parents[2] / "eval" / "seeds_gold.jsonl"
 @pytest.fixture(scope="module")
 def seeds_report(seeds_engine):
     ds = load_dataset(GOLD)
-    runs, vectors = run_methods(seeds_engine, [q.question for q in ds.questions])
+    runs, _vectors = run_methods(seeds_engine, [q.question for q in ds.questions])
     retrieval = evaluate_retrieval(seeds_engine, ds.questions, runs)
-    answers = evaluate_answers(seeds_engine, ds.questions, vectors, "open")
+    answers = evaluate_answers(seeds_engine, ds.questions, "open")
     return retrieval, answers
 
 
@@ -46,3 +46,11 @@ def test_report_lists_each_prediction(seeds_report) -> None:
     assert all(0.0 <= p["confidence"] <= 1.0 for p in preds)
     answered = [p for p in preds if p["answer"] is not None]
     assert answered and all(p["answer"] == p["forced"] for p in answered)
+
+
+def test_gold_mode_reads_only_questions_with_a_gold_article(seeds_engine) -> None:
+    """The 16 unanswerable seeds questions name no article: nothing to read, so not a free abstention."""
+    ds = load_dataset(GOLD)
+    gold = evaluate_answers(seeds_engine, ds.questions, "gold")
+    assert gold["questions"] == sum(1 for q in ds.questions if q.doc_ids) == 84
+    assert gold["abstention"]["unanswerable"] == 0 and len(gold["predictions"]) == 84

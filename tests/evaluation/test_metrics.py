@@ -88,9 +88,20 @@ def test_contains_answer_token_boundaries() -> None:
     assert not contains_answer(text, ["20"])  # not inside "2020"
     assert not contains_answer(text, ["Bowl 5"])
     assert not contains_answer(text, ["Clar"])
-    assert contains_answer(text, ["nothing", "the Broncos"])  # any gold; article dropped on both sides
+    assert contains_answer(text, ["nothing", "the Broncos"])  # any gold
     assert not contains_answer(text, [])
-    assert not contains_answer(text, ["the", ""])  # golds that normalise to nothing never match
+    assert not contains_answer(text, ["the", "", "."])  # golds that normalise to nothing never match
+
+
+def test_contains_answer_is_dpr_has_answer() -> None:
+    """Punctuation is a token of its own (it neither glues words together nor vanishes) and articles count."""
+    assert contains_answer("a Denver-based team", ["Denver"])
+    assert contains_answer("from 1990\u20132000", ["1990"])
+    assert contains_answer("won 24-10 in 2016", ["24\u201310".replace("\u2013", "-")])
+    assert not contains_answer("people who came", ["The Who"])  # "the" is part of the answer
+    assert contains_answer("a song by The Who.", ["the who"])
+    assert contains_answer("Caf\u00e9 Nero", ["cafe\u0301 nero"])  # NFD: composed and decomposed accents agree
+    assert not contains_answer("the U.S. Army", ["US"])
 
 
 # --------------------------------------------------------------------------- flags: recall / MRR

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from retrieval.evaluation.datasets import article_half, article_part, load_dataset, subset_by_articles
+from retrieval.evaluation.datasets import (
+    article_half,
+    article_part,
+    load_dataset,
+    questions_of_articles,
+    subset_by_articles,
+)
 from retrieval.evaluation.runner import build_config_for, dataset_cache_key
 
 
@@ -41,3 +47,20 @@ def test_article_parts_refine_the_halves() -> None:
     assert article_part("Warsaw") == "calibration"
     for title in ("Oxygen", "Warsaw", "Southern_California", "Packet_switching", "Prime_number"):
         assert article_half(title) == "calibration"  # only the non-heldout half is ever split further
+
+
+def test_scoring_some_articles_keeps_the_whole_corpus_and_its_cached_index(tmp_path: Path) -> None:
+    source = _squad(tmp_path / "squad.json")
+    ds = load_dataset(source)
+    scored = questions_of_articles(ds, lambda t: t == "Beta")
+    assert [q.qid for q in scored.questions] == ["Beta-1"]
+    assert scored.documents == ds.documents and scored.name == ds.name
+    config = build_config_for(ds.kind)
+    assert dataset_cache_key(scored, source, config) == dataset_cache_key(ds, source, config)
+
+
+def test_a_gold_that_normalises_to_nothing_does_not_make_a_question_answerable(tmp_path: Path) -> None:
+    from retrieval.evaluation.datasets import EvalQuestion
+
+    assert not EvalQuestion("q", "What?", ["."], ["d"], {}).answerable
+    assert EvalQuestion("q", "What?", [".", "renewal of hostilities"], ["d"], {}).answerable
