@@ -240,7 +240,7 @@ def evaluate_answers(
     """EM/F1 (SQuAD official), abstention and calibration for ``open`` corpus or ``gold`` passage answering.
 
     ``forced`` scores take the best candidate even when the engine would abstain; the plain scores count an
-    abstention as an empty answer (right for unanswerable questions, wrong otherwise). Gold golds that normalise to
+    abstention as an empty answer (right for unanswerable questions, wrong otherwise). Golds that normalise to
     nothing (a lone ".") are dropped, as the v2.0 script does. In ``gold`` mode a question without a gold document
     (the seeds' unanswerable ones) has nothing to read, so it is left out rather than counted as a free abstention.
     Each question is encoded, searched and answered alone, so ``latency_ms`` is one question's end-to-end time.
