@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce every figure of the README's "Measured figures" section (2-core machine: about 70 minutes, plus
+# Reproduce every figure of the README's "Measured figures" section (2-core machine: about an hour, plus
 # `ask-engine bench` for the vector benchmark). Results land in eval/results/ (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
