@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -206,7 +208,7 @@ def atomic_index_dir(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     _check_target(target)
     current = os.readlink(target) if target.is_symlink() else None
-    for stale in target.parent.glob(f".{target.name}.link-*"):
+    for stale in _siblings(target, "link"):
         stale.unlink(missing_ok=True)
     version = target.parent / f".{target.name}.v-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
     version.mkdir()
@@ -229,9 +231,19 @@ def atomic_index_dir(target: Path) -> Iterator[Path]:
         shutil.rmtree(version, ignore_errors=True)
         raise
     keep = {version.name, current}
-    for old in target.parent.glob(f".{target.name}.v-*"):
+    for old in _siblings(target, "v"):
         if old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)
+
+
+_SIBLING_SUFFIX = {"v": r"v-(?:\d{14}-[0-9a-f]{8}|legacy-[0-9a-f]{8})", "link": r"link-[0-9a-f]{8}"}
+
+
+def _siblings(target: Path, kind: str) -> list[Path]:
+    """``target``'s own version folders ("v") or pending links ("link"), by exact name: never another index's
+    ("idx[1]" as a glob would match "idx1"; "idx" must not match "idx.v-x")."""
+    pattern = re.compile(re.escape(f".{target.name}.") + _SIBLING_SUFFIX[kind])
+    return [p for p in target.parent.glob(f".{glob.escape(target.name)}.{kind}-*") if pattern.fullmatch(p.name)]
 
 
 @contextlib.contextmanager

@@ -68,7 +68,7 @@ def write_corpus(folder: Path, changed: bool = False) -> Path:
 def link_copy(version_dir: Path, dest_parent: Path, name: str = "index") -> Path:
     """A new index ``dest_parent/name`` (symlink) -> hard-linked copy of ``version_dir``; returns the link."""
     dest_parent.mkdir(parents=True, exist_ok=True)
-    version = dest_parent / f".{name}.v-copy"
+    version = dest_parent / f".{name}.v-20000101000000-c0b1c0b1"  # the store's own version-folder name format
     shutil.copytree(version_dir, version, copy_function=os.link)
     link = dest_parent / name
     os.symlink(version.name, link)
