@@ -250,6 +250,7 @@ class Engine:
                     },
                 }
                 write_manifest(tmp, manifest)
+                cls.open(tmp)  # the new version must open before it replaces the old one
         return cls.open(index_dir)
 
     # ---- opening --------------------------------------------------------------------------------------------
@@ -288,7 +289,8 @@ class Engine:
         try:
             passages = [
                 Passage.from_json(json.loads(line))
-                for line in (directory / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+                # lines end at "\n" only: passage text may hold U+2028 / U+2029 / NEL, which splitlines() cuts at
+                for line in (directory / "passages.jsonl").read_text(encoding="utf-8").split("\n") if line.strip()
             ]
             docs_meta = json.loads((directory / "documents.json").read_text(encoding="utf-8"))
             titles = {d["doc_id"]: d["title"] for d in docs_meta}

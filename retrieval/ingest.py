@@ -404,7 +404,9 @@ def _make_document(doc_id: str, text: str, source: str, title: str | None = None
 
 def _load_jsonl(path: Path, text: str, report: IngestReport, seen: set[str]) -> list[Document]:
     docs: list[Document] = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
+    # JSON lines end at "\n" only: a record may hold U+2028 / U+2029 / NEL raw, which str.splitlines() would cut
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         where = f"{path.name}:{line_no}"

@@ -318,3 +318,24 @@ def test_an_index_path_that_is_not_an_index_is_never_overwritten(tmp_path: Path,
     OUTCOMES["--index: an existing folder or file that is not an index"] = (
         "ask: exit 1 (manifest.json is missing); build: exit 1 (is not an ask-engine index); untouched"
     )
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+def test_line_and_paragraph_separators_inside_the_text_keep_the_index_readable(separator: str, tmp_path: Path) -> None:
+    """They are line breaks to str.splitlines() but not to JSON lines: the passages file must still read back, and a
+    JSONL record holding one raw is still one record."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    sentence = f"The committee met on Tuesday to discuss the budget.{separator}Members agreed to raise spending on schools."
+    (corpus / "a.txt").write_text(f"Budget talks in the capital\n\n{sentence}\n", encoding="utf-8")
+    record = {"id": "rec", "title": "Schools", "text": f"Teachers asked for more money for schools this year.{separator}"
+                                                          "The ministry said it would study the request carefully."}
+    (corpus / "b.jsonl").write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    engine = Engine.build(corpus, tmp_path / "idx" / "index", config=rules_config(), encoder=HashEncoder())
+    assert engine.manifest["corpus"]["skipped"] == []
+    texts = {d.doc_id: d.text for d in load_corpus(corpus)}
+    assert set(texts) == {"a", "rec"}
+    assert any(separator in p.text for p in engine.passages)
+    for p in engine.passages:
+        assert texts[p.doc_id][p.start : p.end] == p.text
+    assert len(Engine.open(tmp_path / "idx" / "index").passages) == len(engine.passages)
