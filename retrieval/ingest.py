@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl")
 # Bumped whenever the content rules change, so indexes built under older rules are rebuilt.
-INGEST_RULES_VERSION = 4
+INGEST_RULES_VERSION = 5
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
@@ -64,8 +64,11 @@ _BULLET = re.compile(r"^\s*(?:[•·▪●◦‣\-–—*+]|\d{1,2}[.)])\s+")
 _TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
 # Reader-directed voice outside quotations: "your support", "join our", "we need" ... News copy speaks of others in
 # the third person and puts first/second person inside quotes, so unquoted you/we marks a publisher's appeal.
-_ADDRESS = re.compile(r"\b(?:you|your|yours|we|us|our|ours)\b", re.IGNORECASE)
-_QUOTED = re.compile(r"[\"“][^\"”]*[\"”]|‘[^’]*’")
+# Any case but "US", which is the country ("the US imposed sanctions"), not the reader.
+_ADDRESS = re.compile(r"\b(?:[Yy]ou|YOU|[Yy]ours?|YOURS?|[Ww]e|WE|[Uu]s|[Oo]urs?|OURS?)\b")
+# Quotations: double quotes, curly single quotes, guillemets, and straight single quotes that open before a word
+# and close after one ("'We will respond,' the minister said"; not the apostrophes of "don't" or "Baku's").
+_QUOTED = re.compile(r"[\"“][^\"”]*[\"”]|‘[^’]*’|«[^»]*»|(?<!\w)'(?=\w)[^'\n]*?(?<=[\w.,!?])'(?!\w)")
 # Sentence ends: punctuation then space and an opening capital/quote/digit, or punctuation glued to a capital word
 # ("difference.Azerbaijan") as pasted page text often is.
 _SENT_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*(?:\s+(?=[\"'“‘(\[]?[A-Z0-9])|(?=[A-Z][a-z]))")
@@ -118,8 +121,9 @@ def _is_structural_boilerplate(line: str) -> bool:
         return True
     if not _TERMINAL.search(line) and len(words) < MIN_UNPUNCTUATED_WORDS:
         return True
-    letters = sum(ch.isalpha() for ch in line)
-    return letters < 0.5 * len(line.strip())
+    # mostly neither letters nor digits: rules, emoji rows, symbol menus (figures are text: "1,234,567 (12.5%) voted")
+    word_chars = sum(ch.isalnum() for ch in line)
+    return word_chars < 0.5 * sum(not ch.isspace() for ch in line)
 
 
 def _addresses_reader(sentence: str) -> bool:

@@ -216,3 +216,30 @@ def test_symlink_out_of_corpus_is_not_followed(tmp_path: Path) -> None:
     (corpus / "ok.txt").write_text("A normal headline with many words\nNormal body text that is fine to index.\n")
     (corpus / "link.txt").symlink_to(outside)
     assert [d.doc_id for d in load_corpus(corpus)] == ["ok"]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The US imposed new sanctions on Russia on Tuesday, the Treasury Department said in a statement.",
+        "'We will respond,' the minister said on Tuesday in the capital.",  # straight single quotes
+        "«We will win», the commander told reporters in the capital on Monday.",
+        "In 2023, 1,234,567 people (12.5%) voted; 2,345,678 (23.4%) did not, and 3,456 (0.1%) spoiled ballots.",
+    ],
+)
+def test_news_sentences_are_content(sentence: str) -> None:
+    """"US" is the country, quoted first person is a source speaking, and a sentence of figures is text."""
+    assert find_content_spans(sentence) == ((0, len(sentence)),)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Please support our journalism by donating today, we need your help to keep going.",
+        "At such a critical moment in US history, we need reporters on the ground.",
+        "WE NEED YOUR SUPPORT TO KEEP OUR JOURNALISM FREE FOR EVERYONE TODAY.",
+        "★★★★★ ★★★★ ★★★ ★★ ★ ———— ==== ++++ //// ★★★★★ ★★★★ ★★★ ★★ ★ ———— ==== ++++ ////",
+    ],
+)
+def test_appeals_and_symbol_rows_are_still_dropped(sentence: str) -> None:
+    assert find_content_spans(sentence) == ()
