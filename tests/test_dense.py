@@ -34,3 +34,6 @@ def test_guards() -> None:
         index.add(np.zeros((2, 9), dtype=np.float32))
     with pytest.raises(ValueError):
         DenseIndex(8, kind="nope")
+    index.add(np.eye(8, dtype=np.float32))
+    s, i = index.search(np.zeros((0, 8), dtype=np.float32), 5)  # no queries: empty results, not an IndexError
+    assert s.shape == i.shape == (0, 5) and s.dtype == np.float32 and i.dtype == np.int64
