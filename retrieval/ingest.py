@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl")
 # Bumped whenever the content rules change, so indexes built under older rules are rebuilt.
-INGEST_RULES_VERSION = 5
+INGEST_RULES_VERSION = 6
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
@@ -68,7 +68,7 @@ _TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
 _ADDRESS = re.compile(r"\b(?:[Yy]ou|YOU|[Yy]ours?|YOURS?|[Ww]e|WE|[Uu]s|[Oo]urs?|OURS?)\b")
 # Quotations: double quotes, curly single quotes, guillemets, and straight single quotes that open before a word
 # and close after one ("'We will respond,' the minister said"; not the apostrophes of "don't" or "Baku's").
-_QUOTED = re.compile(r"[\"“][^\"”]*[\"”]|‘[^’]*’|«[^»]*»|(?<!\w)'(?=\w)[^'\n]*?(?<=[\w.,!?])'(?!\w)")
+_QUOTED = re.compile(r"[\"“][^\"”]*[\"”]|‘[^’]*’|«[^»]*»|(?<!\w)'(?=\w)(?:[^'\n]|(?<=\w)'(?=\w))*?(?<=[\w.,!?])'(?!\w)")
 # Sentence ends: punctuation then space and an opening capital/quote/digit, or punctuation glued to a capital word
 # ("difference.Azerbaijan") as pasted page text often is.
 _SENT_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*(?:\s+(?=[\"'“‘(\[]?[A-Z0-9])|(?=[A-Z][a-z]))")

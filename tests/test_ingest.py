@@ -223,6 +223,7 @@ def test_symlink_out_of_corpus_is_not_followed(tmp_path: Path) -> None:
     [
         "The US imposed new sanctions on Russia on Tuesday, the Treasury Department said in a statement.",
         "'We will respond,' the minister said on Tuesday in the capital.",  # straight single quotes
+        "'We don't know where they are,' a relative told reporters at the border crossing.",  # an apostrophe inside
         "«We will win», the commander told reporters in the capital on Monday.",
         "In 2023, 1,234,567 people (12.5%) voted; 2,345,678 (23.4%) did not, and 3,456 (0.1%) spoiled ballots.",
     ],
