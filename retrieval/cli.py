@@ -457,10 +457,10 @@ def eval_command(
                 engine = index_for_dataset(ds, dataset, cache, progress)
             engine.search_config = dataclasses.replace(engine.search_config, answerer=answerer)
             questions = [q.question for q in ds.questions]
-            runs, _vectors = run_methods(engine, questions, progress=progress("Retrieving", len(questions)))
+            runs, vectors = run_methods(engine, questions, progress=progress("Retrieving", len(questions)))
             deep_runs = None
             if ds.kind == "beir":  # document recall@100 needs more than 100 passages
-                deep_runs, _ = run_methods(engine, questions, depth=DOC_RECALL_DEPTH,
+                deep_runs, _ = run_methods(engine, questions, depth=DOC_RECALL_DEPTH, query_vectors=vectors,
                                            progress=progress("Retrieving deeper", len(questions)))
             report = {
                 "dataset": ds.name, "kind": ds.kind, "questions": len(ds.questions), "split": ds.split,

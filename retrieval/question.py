@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from retrieval.tokenize import TokenizerConfig, tokenize
+from retrieval.values import singular
 
 __all__ = [
     "AGENT_KINDS",
@@ -82,7 +83,7 @@ def analyze_question(question: str, tokenizer: TokenizerConfig | None = None) ->
         return QuestionAnalysis("how", frozenset({"CLAUSE"}), None, keywords)
     # which / what + noun
     noun = _focus_noun(after)
-    forms = {noun, _singular_noun(noun)} if noun else set()
+    forms = {noun, singular(noun)} if noun else set()
     if forms & _PLACE_NOUNS:
         return QuestionAnalysis("where", PLACE_KINDS, noun, keywords)
     if forms & _TIME_NOUNS:
@@ -108,19 +109,9 @@ def _asking_wh(q: str) -> re.Match[str] | None:
     matches = list(_WH.finditer(q))
     for m in matches:
         before = q[: m.start()].rstrip()
-        previous = before.split()[-1] if before.split() else ""
-        if not before or not before[-1].isalnum() or previous in _PREPOSITIONS:
+        if not before or not before[-1].isalnum() or before.split()[-1] in _PREPOSITIONS:
             return m
     return matches[0] if matches else None
-
-
-def _singular_noun(word: str) -> str:
-    """"cities" -> "city", "countries" -> "country", "years" -> "year"; "-ss" / "-us" / "-is" words stay."""
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
 
 
 def _focus_noun(words: Sequence[str]) -> str | None:

@@ -24,6 +24,7 @@ __all__ = [
     "normalize_value",
     "shift_probability",
     "sigmoid",
+    "singular",
 ]
 
 _QUALIFIER = re.compile(
@@ -68,7 +69,7 @@ def normalize_value(text: str) -> str:
         if w in ("100", "1000") and merged and merged[-1].isdigit() and 0 < int(merged[-1]) < int(w):
             merged[-1] = str(int(merged[-1]) * int(w))
         elif merged and _NUMBER_TOKEN.fullmatch(merged[-1]):  # a number's unit: "six weeks" = "six-week"
-            merged.append(_singular(w))
+            merged.append(singular(w))
         else:
             merged.append(w)
     return " ".join(merged)
@@ -77,7 +78,7 @@ def normalize_value(text: str) -> str:
 _NUMBER_TOKEN = re.compile(r"\d+(?:\.\d+)?")
 
 
-def _singular(word: str) -> str:
+def singular(word: str) -> str:
     """A unit's singular for the pooling key ("weeks" -> "week", "centuries" -> "century"); short words and
     "-ss" / "-us" / "-is" endings stay. Only a key: an odd form ("series" -> "sery") is harmless when both sides
     get it."""

@@ -113,9 +113,10 @@ class RetrievalRun:
 
 def run_methods(
     engine: Engine, questions: Sequence[str], methods: Sequence[str] = METHODS, depth: int = 100,
-    batch_size: int = 64, progress: Callable[[int], None] | None = None,
+    batch_size: int = 64, progress: Callable[[int], None] | None = None, query_vectors: np.ndarray | None = None,
 ) -> tuple[dict[str, RetrievalRun], np.ndarray]:
-    """Rank passages for every question with each method from one shared encode/BM25/dense pass."""
+    """Rank passages for every question with each method from one shared encode/BM25/dense pass (``query_vectors``:
+    the questions already encoded, say by a shallower run, so they are not encoded again)."""
     cfg = engine.search_config
     n = len(questions)
     vectors = np.zeros((n, engine.dense.dim), dtype=np.float32)
@@ -127,7 +128,7 @@ def run_methods(
     for i in range(0, n, batch_size):
         chunk = list(questions[i : i + batch_size])
         t0 = time.perf_counter()
-        qv = engine.encode(chunk)
+        qv = query_vectors[i : i + len(chunk)] if query_vectors is not None else engine.encode(chunk)
         t1 = time.perf_counter()
         bm = engine.bm25.search_batch(chunk, depth)
         t2 = time.perf_counter()
@@ -208,7 +209,8 @@ def evaluate_retrieval(
             docs = [_doc_ranking(engine, run.rankings[i]) for i in with_qrels]
             m["ndcg@10"] = float(np.mean([ndcg_at_k(d, questions[i].relevance, 10) for d, i in zip(docs, with_qrels)]))
             source = deep_runs[method] if deep_runs is not None else run
-            docs = [_doc_ranking(engine, source.rankings[i]) for i in with_qrels]
+            if deep_runs is not None:
+                docs = [_doc_ranking(engine, source.rankings[i]) for i in with_qrels]
             m["recall@100"] = float(np.mean([doc_recall_at_k(d, questions[i].relevance, 100) for d, i in zip(docs, with_qrels)]))
             m["docs_ranked@100"] = float(np.mean([min(len(d), 100) for d in docs]))
             m["doc_recall_depth"] = max((len(source.rankings[i]) for i in with_qrels), default=0)
