@@ -22,8 +22,9 @@ def index_args(seeds_engine, seeds_dir: Path) -> list[str]:
 def test_ask_prints_answer_and_citation(index_args: list[str]) -> None:
     result = runner.invoke(ask_app, ["where were talks held?", *index_args])
     assert result.exit_code == 0, result.output
-    assert "Yevlakh" in result.output
-    assert "001_44ea67f2eb9612b6" in result.output or "004_c003e6eed48f7ba6" in result.output
+    first, *rest = result.output.splitlines()
+    assert first.startswith("Yevlakh  (confidence 0.") and "Not sure" not in result.output  # answered, not a guess
+    assert rest[0].lstrip().startswith("[1] 001_44ea67f2eb9612b6") and "chars 2054-2061" in result.output
 
 
 def test_ask_json_shape(index_args: list[str]) -> None:
@@ -154,11 +155,19 @@ def test_admin_info_and_search(index_args: list[str]) -> None:
     assert "Yevlakh" in hits[0]["text"]
 
 
-def test_ask_can_use_the_heuristic_answerer(index_args: list[str]) -> None:
-    result = runner.invoke(ask_app, ["--json", "--answerer", "heuristic", "who is the president of Azerbaijan?",
-                                     *index_args])
+def test_ask_can_use_the_heuristic_answerer(index_args: list[str], seeds_engine) -> None:
+    import copy
+    import dataclasses
+
+    question = "who is the president of Azerbaijan?"
+    heuristic = copy.copy(seeds_engine)
+    heuristic.search_config = dataclasses.replace(seeds_engine.search_config, answerer="heuristic")
+    expected, reader_score = heuristic.ask(question).score, seeds_engine.ask(question).score
+    assert expected != pytest.approx(reader_score)  # both say "Ilham Aliyev": the confidence tells them apart
+    result = runner.invoke(ask_app, ["--json", "--answerer", "heuristic", question, *index_args])
     assert result.exit_code == 0, result.output
-    assert "timings" in json.loads(result.stdout)
+    obj = json.loads(result.stdout)
+    assert obj["answer"] == "Ilham Aliyev" and obj["score"] == pytest.approx(expected)
     bad = runner.invoke(ask_app, ["--answerer", "oracle", "who?", *index_args])
     assert bad.exit_code == 2 and "--answerer must be" in bad.output
 
@@ -226,3 +235,48 @@ def test_corpus_and_index_defaults(tmp_path: Path) -> None:
     (old_format / "manifest.json").write_text("{}")
     with pytest.raises(typer.Exit):  # names no corpus: an error, not the default corpus
         corpus_and_index(None, old_format)
+
+
+def _one_error_line(result, code: int, fragment: str) -> None:
+    assert result.exit_code == code, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--answers", "some"], "--answers must be open, gold, both or none"),
+        (["--articles", "train"], "--articles must be all, heldout"),
+        (["--question-articles", "x"], "--question-articles must be all, heldout"),
+        (["--answerer", "oracle"], "--answerer must be"),
+    ],
+)
+def test_eval_rejects_bad_options_before_any_work(args: list[str], fragment: str, index_args: list[str],
+                                                  tmp_path: Path) -> None:
+    result = runner.invoke(admin_app, ["eval", "eval/seeds_gold.jsonl", *args, *index_args])
+    _one_error_line(result, 2, fragment)
+
+
+def test_eval_of_a_malformed_dataset_is_one_error_line(index_args: list[str], tmp_path: Path) -> None:
+    bad = tmp_path / "gold.jsonl"
+    bad.write_text('{"id": "q1", "question": "where?", "answers": ["x"], "docs": []}\n{"id": "q2"\n', encoding="utf-8")
+    result = runner.invoke(admin_app, ["eval", str(bad), *index_args])
+    _one_error_line(result, 1, "gold.jsonl")
+
+
+def test_build_and_search_reject_unknown_kinds(index_args: list[str]) -> None:
+    _one_error_line(runner.invoke(admin_app, ["build", "--index-type", "annoy", *index_args]), 2, "index_type must be")
+    _one_error_line(runner.invoke(admin_app, ["search", "talks", "--fusion", "x", *index_args]), 2,
+                    "--fusion must be rrf or convex")
+
+
+def test_an_index_path_under_a_file_is_one_error_line(seeds_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    result = runner.invoke(ask_app, ["where were talks held?", "--corpus", str(seeds_dir), "--index",
+                                     str(blocker / "idx")])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: cannot read or write {blocker}: File exists"]  # after the "first run" note
+    assert blocker.read_text(encoding="utf-8") == "not a folder"

@@ -158,7 +158,7 @@ def test_hnsw_ef_search_covers_k(data) -> None:
     assert (ids >= 0).all() and index.spec["ef_search"] == 4
 
 
-def test_constructor_validation() -> None:
+def test_constructor_validation(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown dense index kind"):
         DenseIndex(8, kind="lsh")
     with pytest.raises(ValueError, match="unknown parameter"):
@@ -178,7 +178,8 @@ def test_constructor_validation() -> None:
     with pytest.raises(ValueError, match="unknown parameter"):
         DenseIndex(64, kind="ivf-sq8", m=16)
     with pytest.raises(ValueError, match="nothing to save"):
-        DenseIndex(64, kind="ivf-flat").save(Path("."))
+        DenseIndex(64, kind="ivf-flat").save(tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_empty_and_default_index() -> None:

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 
+import numpy as np
 import pytest
 
 from retrieval.answer import AnswerModel
@@ -67,8 +68,12 @@ def test_reader_values_pool_mentions_and_keep_the_best_mentions_evidence() -> No
     assert [v.key for v in values] == ["2000", "50"]
     assert {m.doc_id for m in values[0].mentions} == {"a", "b"}
     assert values[0].evidence is not None and values[0].evidence.margin == pytest.approx(8.0)
-    total = sum(v.prob for v in values)
-    assert 0.0 < total < 1.0  # the no-answer option keeps some probability
+    # one softmax over the three spans and the *lowest* "no answer" score (2.0): the window most sure to hold an
+    # answer speaks for "no answer", so a window without one cannot outvote a window that holds it
+    e = np.exp
+    total = e(10.0) + e(8.0) + e(4.0) + e(2.0)
+    assert values[0].prob == pytest.approx((e(10.0) + e(8.0)) / total)
+    assert values[1].prob == pytest.approx(e(4.0) / total)
 
 
 def test_best_keyword_coverage_is_the_best_passage_share_and_unseen_words_weigh_most() -> None:

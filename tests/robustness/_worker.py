@@ -4,7 +4,8 @@ build CORPUS INDEX                 Engine.build, then print "built <version dir>
 read INDEX OUT STOP MIN            loop: Engine.open + ask every question; one JSON line per read into OUT, until
                                    the file STOP exists and MIN reads are done.
 flip INDEX DIR_A DIR_B N PAUSE     N atomic swaps of INDEX between hard-linked copies of DIR_A and DIR_B.
-hold-lock INDEX SECONDS            hold the build lock, printing "locked T" and "released T".
+hold-lock INDEX SECONDS [STOP]     hold the build lock, printing "locked T" and "released T", for SECONDS or
+                                   until the file STOP exists (then SECONDS is only a cap).
 take-lock INDEX [nowait]           take the build lock (printing "waiting T" if it must wait), print "locked T".
 audit-open INDEX                   Engine.open + ask under an audit hook; print what was opened, executed, imported.
 audit-build CORPUS INDEX           Engine.build (cheap encoder) under an audit hook; print every write outside.
@@ -67,12 +68,14 @@ def _flip(index: str, dir_a: str, dir_b: str, n: str, pause: str) -> None:
         time.sleep(float(pause))
 
 
-def _hold_lock(index: str, seconds: str) -> None:
+def _hold_lock(index: str, seconds: str, stop: str | None = None) -> None:
     from retrieval.store import build_lock
 
     with build_lock(Path(index)):
         print("locked", time.time(), flush=True)
-        time.sleep(float(seconds))
+        deadline = time.monotonic() + float(seconds)
+        while time.monotonic() < deadline and not (stop and Path(stop).exists()):
+            time.sleep(0.05)
         print("released", time.time(), flush=True)
 
 

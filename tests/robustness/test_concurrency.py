@@ -21,8 +21,10 @@ from _support import (
     FIGURES,
     PYTHON,
     WORKER,
+    HashEncoder,
     link_copy,
     manifest_of,
+    rules_config,
     run_worker,
     signatures,
     worker_env,
@@ -91,27 +93,67 @@ def test_readers_during_atomic_flips(tiny, tmp_path: Path) -> None:
 
 
 def test_second_lock_taker_waits_for_the_first(tmp_path: Path) -> None:
-    index = tmp_path / "index"
-    holder = _spawn("hold-lock", str(index), "3", stdout=subprocess.PIPE, text=True)
+    """The holder lets go only once the waiter has said it waits, so a slow start cannot race the test."""
+    index, stop = tmp_path / "index", tmp_path / "stop"
+    holder = _spawn("hold-lock", str(index), "300", str(stop), stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().startswith("locked")
     waiter = _spawn("take-lock", str(index), stdout=subprocess.PIPE, text=True)
+    assert waiter.stdout is not None and waiter.stdout.readline().startswith("waiting")
+    stop.touch()
     w_out, _ = waiter.communicate(timeout=60)
     h_out, _ = holder.communicate(timeout=60)
     released = float(h_out.split("released")[1].split()[0])
-    waiting, locked = w_out.splitlines()
-    assert waiting.startswith("waiting")
+    (locked,) = w_out.splitlines()
     assert float(locked.split()[1]) >= released - 0.01  # got the lock only once the holder let go
     FIGURES["lock waits shown (real processes)"] += 1
 
 
 def test_second_lock_taker_can_refuse_instead(tmp_path: Path) -> None:
-    index = tmp_path / "index"
-    holder = _spawn("hold-lock", str(index), "3", stdout=subprocess.PIPE, text=True)
+    index, stop = tmp_path / "index", tmp_path / "stop"
+    holder = _spawn("hold-lock", str(index), "300", str(stop), stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().startswith("locked")
-    refused = run_worker("take-lock", str(index), "nowait", timeout=60)
+    try:
+        refused = run_worker("take-lock", str(index), "nowait", timeout=60)
+    finally:
+        stop.touch()
     assert refused.returncode == 3
     assert f"another build of {index} is running" in refused.stdout
     holder.wait(timeout=60)
+
+
+def test_engine_build_waits_for_a_build_lock_held_by_another_process(tiny, tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """Fast (no model): the lock tests above call ``build_lock`` directly; this one shows ``Engine.build`` takes it,
+    says it waits, and writes its version only after the other process let go."""
+    import threading
+
+    index, stop = tmp_path / "index", tmp_path / "stop"
+    holder = _spawn("hold-lock", str(index), "300", str(stop), stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().startswith("locked")
+    result: dict[str, object] = {}
+
+    def build() -> None:
+        try:
+            result["engine"] = Engine.build(tiny.corpus, index, config=rules_config(), encoder=HashEncoder())
+        except Exception as exc:  # noqa: BLE001 (reported below, in the test's own thread)
+            result["error"] = exc
+        result["done"] = time.time()
+
+    with caplog.at_level("WARNING", logger="retrieval.engine"):
+        builder = threading.Thread(target=build)
+        builder.start()
+        deadline = time.monotonic() + 60
+        while "waiting for it to finish" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "done" not in result and not index.exists()  # still waiting: nothing written
+        stop.touch()
+        builder.join(timeout=120)
+    h_out, _ = holder.communicate(timeout=60)
+    released = float(h_out.split("released")[1].split()[0])
+    assert "error" not in result, result.get("error")
+    assert f"another build of {index} is running; waiting for it to finish" in caplog.text
+    assert float(result["done"]) >= released and Engine.open(index).manifest["counts"]["passages"] > 0  # type: ignore[arg-type]
+    FIGURES["lock waits shown (real processes)"] += 1
 
 
 def test_a_killed_lock_holder_releases_the_lock(tmp_path: Path) -> None:

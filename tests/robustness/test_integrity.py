@@ -208,6 +208,19 @@ def test_consistent_but_wrong_contents_are_still_an_error(tiny, tmp_path: Path) 
         FIGURES["consistent-but-wrong files refused"] += 1
 
 
+def test_a_passage_list_shorter_than_the_vectors_is_inconsistent(tiny, tmp_path: Path) -> None:
+    """Every file well formed and its checksum re-recorded, but one passage fewer than the BM25 and dense rows: a
+    search could return a row with no passage behind it."""
+    link = link_copy(tiny.version, tmp_path)
+    directory = link.resolve()
+    lines = (directory / "passages.jsonl").read_bytes().rstrip(b"\n").split(b"\n")
+    replace_file(directory / "passages.jsonl", b"\n".join(lines[:-1]) + b"\n")
+    reseal_manifest(directory, relist_file(directory, manifest_of(directory), "passages.jsonl"))
+    with pytest.raises(IndexCorrupt, match="passage counts differ"):
+        Engine.open(link)
+    FIGURES["consistent-but-wrong files refused"] += 1
+
+
 def test_the_untouched_copy_still_answers_as_the_original(tiny, tiny_engine, tmp_path: Path) -> None:
     link = link_copy(tiny.version, tmp_path)
     assert signatures(Engine.open(link)) == signatures(tiny_engine)
