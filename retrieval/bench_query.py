@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from retrieval.machine import machine_info
+
 __all__ = ["cold_and_warm", "encoder_agreement"]
 
 _REFERENCE = (
@@ -85,6 +87,7 @@ def cold_and_warm(
         "warm_ask_p90_ms": round(warm[int(len(warm) * 0.9)], 2),
         "warm_stage_p50_ms": {k: round(statistics.median(v), 2) for k, v in stages.items()},
         "warm_runs": warm_runs,
+        "machine": machine_info(),
     }
 
 

@@ -313,3 +313,32 @@ def test_load_out_of_range_doc_ids(tmp_path: Path) -> None:
     np.save(directory / "bm25_doc_ids.npy", ids)
     with pytest.raises(ValueError, match="out of range"):
         BM25.load(directory, mmap=False)
+
+
+def _beir(tmp_path: Path) -> tuple[Path, Path]:
+    rng = random.Random(5)
+    words = [f"w{i}" for i in range(40)]
+    corpus, queries = tmp_path / "corpus.jsonl", tmp_path / "queries.jsonl"
+    corpus.write_text("".join(json.dumps({"_id": f"d{i}", "title": "", "text": " ".join(rng.choices(words, k=12))})
+                              + "\n" for i in range(60)), encoding="utf-8")
+    queries.write_text("".join(json.dumps({"_id": f"q{i}", "text": " ".join(rng.choices(words + ["zz"], k=3))})
+                               + "\n" for i in range(25)), encoding="utf-8")
+    return corpus, queries
+
+
+def test_bench_agreement_is_over_every_query_and_catches_a_wrong_ranking(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from retrieval.bench_bm25 import compare_with_rank_bm25
+
+    corpus, queries = _beir(tmp_path)
+    result = compare_with_rank_bm25(corpus, queries)
+    assert result["agreement_queries"] == result["num_queries"] == 25
+    assert result["top10_agreement"] == 1.0 and result["max_abs_score_diff"] < 1e-9
+    real_search = BM25.search
+
+    def one_short(self, query, k=10):  # an engine that drops its last hit must not pass as agreeing
+        ids, scores = real_search(self, query, k)
+        return ids[:-1], scores[:-1]
+
+    monkeypatch.setattr(BM25, "search", one_short)
+    assert compare_with_rank_bm25(corpus, queries)["top10_agreement"] == 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from pathlib import Path
 
@@ -244,6 +246,54 @@ def test_build_config_index_type() -> None:
 
 
 # ---- benchmark ----------------------------------------------------------------------------------------------------
+
+
+def test_recall_at_k_counts_each_true_neighbour_once() -> None:
+    from retrieval.vector_bench.measure import recall_at_k
+
+    truth = np.array([[5, 6, 7], [1, 2, 3]])
+    assert recall_at_k(np.array([[5, 6, 7], [3, 2, 1]]), truth, 3) == 1.0  # order within the top k is free
+    assert recall_at_k(np.array([[5, -1, -1], [1, 2, 3]]), truth, 3) == pytest.approx((1 / 3 + 1) / 2)  # padding
+    assert recall_at_k(np.array([[5, 5, 5], [9, 9, 9]]), truth, 3) == pytest.approx((1 / 3 + 0) / 2)  # repeats
+    assert recall_at_k(np.array([[7, 9, 5, 6]]), np.array([[5, 6, 7, 8]]), 2) == 0.0  # only each top k counts
+
+
+def test_exact_topk_is_numpy_argsort() -> None:
+    """The benchmark's ground truth against an independent brute force (not faiss's own flat index)."""
+    from retrieval.vector_bench.measure import exact_topk
+
+    rng = np.random.default_rng(3)
+    db = rng.standard_normal((500, 32)).astype(np.float32)
+    queries = rng.standard_normal((40, 32)).astype(np.float32)
+    expected = np.argsort(-(queries.astype(np.float64) @ db.T.astype(np.float64)), axis=1, kind="stable")[:, :10]
+    assert np.array_equal(exact_topk(db, queries, 10), expected)
+
+
+def test_recall_is_over_every_query_even_when_the_time_budget_ends_the_throughput_loop() -> None:
+    from retrieval.vector_bench.config import BenchConfig
+    from retrieval.vector_bench.measure import measure_search
+
+    cfg = dataclasses.replace(BenchConfig.smoke((1000,)), batch_size=4, batch_budget_s=1e-9, latency_queries=3)
+    queries = np.zeros((30, 4), np.float32)
+    queries[:, 0] = np.arange(30)  # the query's number, so the search below can answer per query
+    truth = np.tile(np.arange(cfg.k), (30, 1))
+
+    def search(q: np.ndarray, k: int, threads: int) -> np.ndarray:
+        right = (q[:, 0] < 8) | (q[:, 0] % 3 == 0)  # the first 8 (the timed batches) all right, then 7 of 22
+        return np.where(right[:, None], np.arange(k)[None, :], -1)
+
+    row = measure_search(search, queries, truth, cfg, all_threads=1)
+    assert row["qps_queries"] == 8 and row["recall_queries"] == 30  # two timed batches, the rest untimed
+    assert row["recall@k"] == pytest.approx(15 / 30)  # over the timed batches alone it would read 1.0
+
+
+def test_run_benchmark_takes_the_sizes_of_its_config(tmp_path: Path) -> None:
+    from retrieval.vector_bench import run_benchmark
+    from retrieval.vector_bench.config import BenchConfig
+
+    cfg = dataclasses.replace(BenchConfig.smoke((300,)), kinds=("flat",), e2e_passages=0)
+    report = run_benchmark(config=cfg, out_dir=tmp_path, smoke=True)
+    assert [s["n"] for s in report["sizes"]] == [300]
 
 
 def test_benchmark_smoke(tmp_path: Path) -> None:

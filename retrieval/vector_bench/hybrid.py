@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import resource
 import time
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.dense import DenseIndex, choose_index_spec
+from retrieval.machine import machine_info
 from retrieval.vector_bench.config import DEFAULT_CACHE, DEFAULT_DATA, DEFAULT_OUT, Log
 from retrieval.vector_bench.data import _onnx_encoder, _squad, cached_prefix, embed_cached, load_real_texts
 from retrieval.vector_bench.measure import _percentile
@@ -213,12 +213,14 @@ def run_e2e(
     """:func:`hybrid_latency` alone; writes ``e2e_hybrid.json`` and ``e2e_hybrid.md`` into ``out_dir``."""
     started = time.perf_counter()
     report = {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+              "machine": machine_info(),
               "e2e_hybrid": hybrid_latency(n_passages, n_questions, data_dir=data_dir, cache_dir=cache_dir, log=log)}
     report["wall_s"] = time.perf_counter() - started
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(report, out_dir / "e2e_hybrid.json")
-    lines = ["# End-to-end hybrid search benchmark", "", f"{report['created']} - {report['machine']['platform']}"]
+    m = report["machine"]
+    lines = ["# End-to-end hybrid search benchmark", "",
+             f"{report['created']} - {m['cpu'] or 'unknown CPU'}, {m['cpus']} CPUs, {m['memory_gib']} GiB, {m['platform']}"]
     (out_dir / "e2e_hybrid.md").write_text("\n".join(lines + _e2e_lines(report["e2e_hybrid"])) + "\n")
     return report

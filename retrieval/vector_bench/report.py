@@ -76,7 +76,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
     k = report["config"]["k"]
     lines = [
         "# Vector search benchmark", "",
-        (f"{report['created']} - {report['machine']['cpus']} CPUs, faiss {report['machine']['faiss']}, "
+        (f"{report['created']} - {report['machine'].get('cpu') or 'unknown CPU'}, {report['machine']['cpus']} CPUs, "
+         f"{report['machine'].get('memory_gib')} GiB, faiss {report['machine']['faiss']}, "
          f"wall {report['wall_s']:.0f} s, peak RSS {report['peak_rss_gib']:.2f} GiB"
          + (" - SMOKE RUN (synthetic stand-in data)" if report.get("smoke") else "")), "",
         (f"Memory read bandwidth: {bw['one_thread_gbps']:.1f} GB/s (1 thread), {bw['all_threads_gbps']:.1f} GB/s "
@@ -89,12 +90,14 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         lines += ["", f"Synthetic vectors: {syn['method']} ({syn['clusters']} clusters, {syn['components']} axes)."]
         fid = data.get("fidelity")
         if fid:
-            lines += ["", f"Fidelity at {fid['size']} vectors (real / synthetic):", ""]
+            fitted = "a model fitted on the other real vectors" if fid.get("held_apart") else "the same model"
+            lines += ["", (f"Fidelity at {fid['size']} vectors (a random real sample / synthetic ones from {fitted}; "
+                           "a higher recall on the synthetic side means the synthetic rows flatter that index):"), ""]
             lines += ["| measure | real | synthetic |", "|---|---|---|"]
             lines += [f"| {m} | {_fmt(fid['real'][m])} | {_fmt(fid['synthetic'][m])} |" for m in fid["real"]]
     for s in report["sizes"]:
         lines += ["", f"## {s['n']:,} vectors ({s['real']:,} real, {s['synthetic']:,} synthetic)", "",
-                  ("| index | search | build s | B/vector | p50 ms 1t | p99 ms 1t | p50 ms all | p99 ms all | "
+                  ("| index | search | build s | B/vector | p50 ms 1t | p99 ms 1t | p50 ms all* | p99 ms all* | "
                    f"q/s batch {report['config']['batch_size']} | recall@{k} |"),
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for r in s["rows"]:
@@ -105,6 +108,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
                 f"{_fmt(r['p99_ms_all'])} | {_fmt(r['qps_batch'], 0)} | {_fmt(r['recall@k'], 4)} |"
             )
         sm = s["summary"]
+        lines += ["", ("\\* all threads allowed: one query runs on one thread in every index but flat (BLAS), so "
+                       "these columns differ from 1t only for flat and numpy.")]
         lines.append("")
         if "exact" in sm:
             e = sm["exact"]

@@ -5,8 +5,6 @@ its peers, and the per-size summary and targets. Orchestration only; the parts l
 from __future__ import annotations
 
 import json
-import os
-import platform
 import resource
 import time
 from collections.abc import Iterator, Sequence
@@ -18,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.dense import DEFAULT_SEARCH_PARAMS, DenseIndex, auto_nlist, choose_index_spec
+from retrieval.machine import machine_info
 from retrieval.vector_bench.config import (
     APPROX_KINDS,
     DEFAULT_CACHE,
@@ -155,7 +154,7 @@ def _summarise(size_report: dict[str, Any], cfg: BenchConfig, bandwidth: dict[st
 
 
 def run_benchmark(
-    sizes: Sequence[int] = (10_000, 100_000, 1_000_000),
+    sizes: Sequence[int] | None = None,
     out_dir: str | Path = DEFAULT_OUT,
     config: BenchConfig | None = None,
     *,
@@ -172,9 +171,11 @@ def run_benchmark(
     """
     import faiss
 
-    cfg = config or (BenchConfig.smoke(sizes) if smoke else BenchConfig(sizes=tuple(sizes)))
-    if tuple(sizes) != cfg.sizes:
-        cfg = replace(cfg, sizes=tuple(sizes))
+    if config is None:
+        sizes = tuple(sizes or (10_000, 100_000, 1_000_000))
+        cfg = BenchConfig.smoke(sizes) if smoke else BenchConfig(sizes=sizes)
+    else:  # the config's sizes unless others are named
+        cfg = config if sizes is None or tuple(sizes) == config.sizes else replace(config, sizes=tuple(sizes))
     log = log or (lambda _m: None)
     progress = progress or (lambda _label, _total: (lambda _n: None))
     out_dir, cache_dir, data_dir = Path(out_dir), Path(cache_dir), Path(data_dir)
@@ -195,8 +196,7 @@ def run_benchmark(
     report: dict[str, Any] = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "config": asdict(cfg),
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
-                    "threads": all_threads, "faiss": faiss.__version__, "numpy": np.__version__},
+        "machine": {**machine_info(), "threads": all_threads, "faiss": faiss.__version__, "numpy": np.__version__},
         "smoke": smoke,
     }
     try:
@@ -218,7 +218,8 @@ def run_benchmark(
                 passages, questions = passages[:limit], questions[: cfg.n_queries]
                 real = embed_cached(passages, cache_dir, progress=progress("Embedding passages", len(passages)))
                 queries = embed_cached(questions, cache_dir, progress=progress("Embedding questions", len(questions)))
-                source = "all-MiniLM-L6-v2 (ONNX) of SQuAD v1.1 train+dev contexts and SciFact abstracts"
+                source = ("all-MiniLM-L6-v2 (ONNX) of SQuAD v1.1 train+dev contexts and SciFact abstracts, then of "
+                          "their sentences (at least 6 words)")
             report["data"] = {"real_vectors": len(real), "queries": len(queries), "dim": real.shape[1],
                               "source": source}
         model = None
@@ -232,8 +233,8 @@ def run_benchmark(
                     "clusters": int(model.means.shape[0]), "components": int(model.axes.shape[1]),
                 }
             with stage("synthetic fidelity"):
-                report["data"]["fidelity"] = synthetic_fidelity(real, model, queries, cfg.fidelity_size, cfg.k,
-                                                                cfg.seed)
+                report["data"]["fidelity"] = synthetic_fidelity(real, queries, cfg.fidelity_size, cfg.k, cfg.seed,
+                                                                cfg.synthetic_cluster_size)
         report["sizes"] = []
         for n in cfg.sizes:
             with stage(f"n={n}: data + exact top-{cfg.k}"):
