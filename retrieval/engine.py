@@ -37,7 +37,7 @@ from retrieval.store import (
     verify_files,
     write_manifest,
 )
-from retrieval.tokenize import TokenizerConfig
+from retrieval.tokenize import TOKENIZER_RULES_VERSION, TokenizerConfig
 from retrieval.types import Answer, AnswerValue, Citation, Hit, Passage
 from retrieval.values import ScoredValue
 
@@ -325,6 +325,8 @@ class Engine:
         """Why this index should be rebuilt for ``corpus`` (changed files, older content rules), or None."""
         if self.manifest.get("build", {}).get("ingest_rules") != INGEST_RULES_VERSION:
             return "the index was built with older content rules"
+        if self.tokenizer.rules != TOKENIZER_RULES_VERSION:
+            return "the index was built with older tokenizer rules"
         if self.corpus_is_stale(corpus):
             return "the corpus changed"
         return None

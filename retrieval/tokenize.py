@@ -13,6 +13,7 @@ from typing import Any, Iterable, Literal
 
 __all__ = [
     "ENGLISH_STOPWORDS",
+    "TOKENIZER_RULES_VERSION",
     "TokenizerConfig",
     "tokenize",
     "tokenize_many",
@@ -20,6 +21,10 @@ __all__ = [
 
 _STOPWORD_CHOICES = ("english", "none")
 _STEMMER_CHOICES = ("none", "light")
+# 1: the first rules. 2: dotted acronyms are joined ("U.N." -> "UN") and the United States, written "US",
+# "U.S." or "USA", is one term ("usa") instead of "us" (the pronoun's term), "u" or "usa" by spelling.
+TOKENIZER_RULES_VERSION = 2
+_RULES_CHOICES = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class TokenizerConfig:
     lowercase: bool = True
     stopwords: Literal["english", "none"] = "english"
     stemmer: Literal["none", "light"] = "light"
+    rules: int = TOKENIZER_RULES_VERSION
 
     def __post_init__(self) -> None:
         # Fail at construction, not deep inside indexing or on a loaded index.
@@ -42,6 +48,8 @@ class TokenizerConfig:
             raise ValueError(
                 f"stemmer must be one of {_STEMMER_CHOICES}, got {self.stemmer!r}"
             )
+        if isinstance(self.rules, bool) or self.rules not in _RULES_CHOICES:
+            raise ValueError(f"rules must be one of {_RULES_CHOICES}, got {self.rules!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form, for saving next to an index."""
@@ -49,13 +57,17 @@ class TokenizerConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TokenizerConfig:
-        """Inverse of :meth:`to_dict`; unknown keys are a ValueError."""
+        """Inverse of :meth:`to_dict`; unknown keys are a ValueError.
+
+        A dict without ``rules`` was saved before rules were versioned: it gets rules 1, so an old index keeps
+        tokenising its queries the way it tokenised its passages.
+        """
         if not isinstance(data, dict):
             raise ValueError(f"tokenizer config must be a dict, got {type(data).__name__}")
-        unknown = set(data) - {"lowercase", "stopwords", "stemmer"}
+        unknown = set(data) - {"lowercase", "stopwords", "stemmer", "rules"}
         if unknown:
             raise ValueError(f"unknown tokenizer config keys: {sorted(unknown)}")
-        return cls(**data)
+        return cls(**{"rules": 1, **data})
 
 
 # The classic NLTK English list (inline: no nltk/sklearn dependency). Forms with
@@ -113,6 +125,29 @@ _TOKEN_RE = re.compile(
 )
 
 
+# Rules 2. Single letters each followed by a full stop ("U.N.", "e.g.", "J.R.R."), or with the last stop missing
+# ("U.S" at a sentence's end in some texts); not inside a longer word or number.
+_DOTTED_ACRONYM_RE = re.compile(
+    r"(?<![\w.])(?:[A-Za-z]\.){2,}(?!\w)|(?<![\w.])(?:[A-Za-z]\.)+[A-Za-z](?![\w.])"
+)
+# "US" in capitals is the country; "us" in any other case stays the pronoun.
+_US_RE = re.compile(r"(?<![\w.])US(?!\w)")
+
+
+def _join_acronym(match: re.Match[str]) -> str:
+    joined = match.group(0).replace(".", "")
+    return "USA" if joined.lower() == "us" else joined
+
+
+def _join_acronyms(text: str) -> str:
+    """Rules 2: "U.S.", "U.S" and "US" -> "USA", other dotted acronyms joined ("U.N." -> "UN")."""
+    if "." in text:
+        text = _DOTTED_ACRONYM_RE.sub(_join_acronym, text)
+    if "US" in text:
+        text = _US_RE.sub("USA", text)
+    return text
+
+
 def _light_stem(word: str) -> str:
     """Strip English plural endings only; cheap and hard to get badly wrong."""
     n = len(word)
@@ -144,6 +179,8 @@ def tokenize(text: str, config: TokenizerConfig | None = None) -> list[str]:
     cfg = _DEFAULT_CONFIG if config is None else config
     if not text:
         return []
+    if cfg.rules >= 2:
+        text = _join_acronyms(text)
     if not text.isascii():
         # One form per character, so "é" and "e\u0301" index the same way.
         text = unicodedata.normalize("NFC", text)

@@ -4,6 +4,7 @@ import pytest
 
 from retrieval.tokenize import (
     ENGLISH_STOPWORDS,
+    TOKENIZER_RULES_VERSION,
     TokenizerConfig,
     tokenize,
     tokenize_many,
@@ -21,6 +22,10 @@ def test_config_defaults_and_validation() -> None:
         TokenizerConfig(stemmer="porter")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="lowercase"):
         TokenizerConfig(lowercase="yes")  # type: ignore[arg-type]
+    assert cfg.rules == TOKENIZER_RULES_VERSION == 2
+    for bad in (0, 3, True, "2"):
+        with pytest.raises(ValueError, match="rules"):
+            TokenizerConfig(rules=bad)  # type: ignore[arg-type]
 
 
 def test_config_is_frozen_and_round_trips() -> None:
@@ -30,6 +35,33 @@ def test_config_is_frozen_and_round_trips() -> None:
     assert TokenizerConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError):
         TokenizerConfig.from_dict({"lowercase": True, "bogus": 1})
+    # saved before rules were versioned: the rules of that time, not today's
+    assert TokenizerConfig.from_dict({"lowercase": True, "stopwords": "english", "stemmer": "light"}).rules == 1
+    assert TokenizerConfig.from_dict(TokenizerConfig().to_dict()).rules == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The U.S. and the U.N. said", ["usa", "un", "said"]),
+        ("US officials told us", ["usa", "official", "told", "us"]),  # capitals: the country; else the pronoun
+        ("u.s. troops in the USA", ["usa", "troop", "usa"]),
+        ("ended in the U.S", ["ended", "usa"]),  # last full stop missing
+        ("U.S.-led talks", ["usa", "led", "talk"]),
+        ("J.R.R. Tolkien, e.g. at 5 p.m.", ["jrr", "tolkien", "eg", "5", "pm"]),
+        ("Washington, D.C., is", ["washington", "dc"]),
+        ("3.5 U.S. dollars", ["3.5", "usa", "dollar"]),  # numbers are not acronyms
+        ("plus.U.S. status.quo a.bc", ["plus", "u", "status", "quo", "bc"]),  # not inside longer words
+    ],
+)
+def test_rules_2_acronyms(text: str, expected: list[str]) -> None:
+    assert tokenize(text) == expected
+
+
+def test_rules_1_kept_for_older_indexes() -> None:
+    old = TokenizerConfig(rules=1)
+    assert tokenize("The U.S. and the U.N. said", old) == ["u", "u", "n", "said"]
+    assert tokenize("US officials told us", old) == ["us", "official", "told", "us"]
 
 
 def test_stopword_list() -> None:

@@ -17,6 +17,7 @@ from _support import (
     OUTCOMES,
     link_copy,
     manifest_of,
+    relist_file,
     replace_file,
     reseal_manifest,
     signatures,
@@ -145,6 +146,29 @@ def test_older_content_rules_are_rebuilt(tiny, tmp_path: Path, fake_build) -> No
     assert result.exit_code == 0 and fake_build == [(tiny.corpus, link)]
     assert "older content rules" in result.stderr
     OUTCOMES["index: older ingest rules"] = "opens; ask rebuilds with a message (exit 0)"
+
+
+def test_an_index_from_before_tokenizer_rules_keeps_its_tokens_and_is_rebuilt(tiny, tmp_path: Path,
+                                                                            fake_build) -> None:
+    """An index saved before tokenizer rules were versioned records none: it opens with rules 1 (so queries are
+    tokenised as its passages were, "U.S." -> "u") and ``ask`` rebuilds it with the current rules."""
+    from retrieval.bm25 import _PARAMS
+
+    link = link_copy(tiny.version, tmp_path)
+    target = link.resolve()
+    params = json.loads((target / _PARAMS).read_text(encoding="utf-8"))
+    assert params["tokenizer"].pop("rules") == 2
+    replace_file(target / _PARAMS, json.dumps(params).encode())
+    manifest = relist_file(target, manifest_of(target), _PARAMS)
+    del manifest["build"]["tokenizer"]["rules"]
+    reseal_manifest(target, manifest)
+    engine = Engine.open(link)
+    assert engine.tokenizer.rules == 1 and engine.rebuild_reason(tiny.corpus) == (
+        "the index was built with older tokenizer rules")
+    result = _ask(link, tiny.corpus)
+    assert result.exit_code == 0 and fake_build == [(tiny.corpus, link)], result.output
+    assert "older tokenizer rules" in result.stderr
+    OUTCOMES["index: older tokenizer rules"] = "opens with its own rules; ask rebuilds with a message (exit 0)"
 
 
 @pytest.mark.slow
