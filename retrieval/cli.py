@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -71,7 +72,7 @@ def _index_error_line(exc: Exception, corpus: Path, index: Path) -> str:
 
     if isinstance(exc, IndexTooNew):
         return str(exc)
-    return f"{exc}; rebuild with: ask-engine build --corpus {corpus} --index {index}"
+    return f"{exc}; rebuild with: ask-engine build --corpus {shlex.quote(str(corpus))} --index {shlex.quote(str(index))}"
 
 
 @contextlib.contextmanager

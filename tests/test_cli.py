@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -135,7 +136,7 @@ def test_ask_and_search_turn_corpus_and_index_problems_into_one_error_line(comma
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("Talks on the future of the region were held in Yevlakh on Thursday afternoon.\n")
-    not_an_index = tmp_path / "my-notes"
+    not_an_index = tmp_path / "my notes"  # a space: the repair command must still copy and paste
     not_an_index.mkdir()
     (not_an_index / "keep.txt").write_text("keep me")
     foreign = runner.invoke(app, [*args, "--corpus", str(corpus), "--index", str(not_an_index)])
@@ -143,6 +144,9 @@ def test_ask_and_search_turn_corpus_and_index_problems_into_one_error_line(comma
         assert result.exit_code == 1, result.output
         assert needle in result.output and "Traceback" not in result.output
     assert (not_an_index / "keep.txt").read_text() == "keep me"
+    (line,) = [x for x in foreign.output.splitlines() if "rebuild with: " in x]
+    command = shlex.split(line.split("rebuild with: ")[1])
+    assert command == ["ask-engine", "build", "--corpus", str(corpus), "--index", str(not_an_index)]
 
 
 def test_admin_info_and_search(index_args: list[str]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shlex
 from pathlib import Path
 
 import pytest
@@ -258,7 +259,7 @@ def test_the_rebuild_command_in_the_message_repairs_the_index(tiny, tmp_path: Pa
     link = link_copy(tiny.version, tmp_path)
     _damage(link.resolve() / "dense.faiss", "flip", random.Random(0))
     line = _assert_one_line_error(_cli_ask(link, tiny.corpus), "dense.faiss")
-    command = line.split("rebuild with: ")[1].split()
+    command = shlex.split(line.split("rebuild with: ")[1])
     assert command[:2] == ["ask-engine", "build"]
     result = runner.invoke(admin_app, command[1:] + ["--quiet"])
     assert result.exit_code == 0, result.output
