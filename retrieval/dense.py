@@ -59,7 +59,7 @@ _BUILD_DEFAULTS: dict[str, dict[str, Any]] = {
 DEFAULT_SEARCH_PARAMS: dict[str, dict[str, Any]] = {
     "hnsw": {"ef_search": 64},
     "ivf-flat": {"nprobe": 16},
-    "ivf-sq8": {"nprobe": 24, "rerank": 2.0},
+    "ivf-sq8": {"nprobe": 32, "rerank": 2.0},
     "ivf-pq": {"nprobe": 16, "rerank": 4.0},
 }
 _REFINE_STORES = ("flat", "fp16", "sq8", "none")
@@ -69,7 +69,7 @@ _TRAIN_PER_LIST = 48
 
 # Policy thresholds (see choose_index_spec); measured with retrieval.vector_bench.
 _EXACT_MAX = 50_000
-_IVF_NPROBE_BY_RECALL = ((0.90, 12), (0.95, 24), (0.98, 48), (0.99, 96))  # measured at 1M vectors, 2048 lists
+_IVF_NPROBE_BY_RECALL = ((0.90, 12), (0.95, 32), (0.98, 128), (0.99, 256))  # measured at 1M vectors, 2048 lists
 _IVF_REF_N, _IVF_REF_NLIST = 1_000_000, 2048
 
 
@@ -88,25 +88,29 @@ def choose_index_spec(n_vectors: int, target_recall: float = 0.95) -> dict[str, 
     searched with real questions (2-core AMD EPYC, one thread per query):
 
     * ``n <= 50k`` or ``target_recall >= 0.999``: ``flat``. The exact scan is memory-bandwidth bound, ~1.5 KB per
-      vector: 0.25 ms at 10k (in cache), ~3 ms at 50k, 5.7 ms at 100k, 58 ms at 1M. Up to 50k that is below
+      vector: 0.2 ms at 10k (in cache), ~3 ms at 50k, 5.3 ms at 100k, 54-65 ms at 1M. Up to 50k that is below
       the question encoder's own ~5 ms, so exactness costs nothing noticeable: recall 1.0, nothing to tune,
       bit-for-bit reproducible builds, no extra memory.
     * larger: ``ivf-sq8`` (nlist ~ 2 sqrt(n): 512 at 100k, 2048 at 1M) with an exact float32 re-rank of the
-      best 2 k. nprobe comes from the 1M measurement: 12 / 24 / 48 / 96 for 0.90 / 0.95 / 0.98 / 0.99; on
-      fewer vectors it rises so a query scans as many vectors as it does at 1M (lists are shorter, so the same
-      work probes a larger share: recall only rises), and on more it keeps the same share of the lists.
-      Measured at 1M (97% synthetic; ``ask-engine bench``, quiet 2-core machine), one thread: nprobe 12 / 16 /
-      24 / 32 / 48 gave recall 0.937 / 0.954 / 0.969 / 0.981 / 0.986 at 0.30 / 0.33 / 0.46 / 0.59 / 0.84 ms,
-      against 58 ms exact; at 100k, nprobe 16 / 32 / 60 gave 0.953 / 0.977 / 0.989 at 0.17 / 0.23 / 0.42 ms
-      against 5.7 ms exact (the policy picks 60 there). Scanning one byte per dimension reads a quarter of
-      IVF-Flat's bytes (IVF-Flat: 0.954 at 0.70 ms, nprobe 16), and the re-rank restores what 8-bit codes lose
-      (0.959 -> 0.969 at nprobe 24). HNSW (M=32, efConstruction=80) was slower at every recall at 1M (0.946 at
-      0.82 ms with efSearch 256) and builds 9x slower (151 s vs 17 s). Memory: d + 16 bytes
-      of codes and ids per vector plus the 4 d float32 re-rank store, 1.26x flat.
+      best 2 k. nprobe comes from the 1M measurement: 12 / 32 / 128 / 256 for 0.90 / 0.95 / 0.98 / 0.99, the
+      least that clears each target by at least 0.005; on fewer vectors it rises so a query scans as many
+      vectors as it does at 1M (lists are shorter, so the same work probes a larger share: recall only rises),
+      and on more it keeps the same share of the lists. Measured (``ask-engine bench``, 2-core AMD EPYC, one
+      thread) on 1M vectors of which 170k real (SQuAD/SciFact texts and their sentences) and 830k synthetic,
+      which flatters IVF (at 20k, IVF-Flat nprobe 4: 0.775 synthetic vs 0.712 real): nprobe 12 / 32 / 64 / 128 /
+      256 gave recall 0.914 / 0.959 / 0.976 / 0.987 / 0.993 at 0.24 / 0.53 / 1.06 / 1.84 / 3.52 ms, against 54 ms
+      exact (nprobe 24: 0.949; an earlier, 97% synthetic mix read 0.969 there, which the policy then used). On
+      100k real vectors, nprobe 32 / 64 / 80 gave 0.953 / 0.977 / 0.983 at 0.21 / 0.40 / 0.50 ms against 5.3 ms
+      exact (the policy picks 80 there for 0.95). Scanning one byte per dimension reads a quarter of IVF-Flat's
+      bytes, and the re-rank restores what 8-bit codes lose (0.952 ->
+      0.959 at nprobe 32). HNSW (M=32, efConstruction=80) is faster at 1M for equal recall (efSearch 96: 0.966
+      at 0.28 ms) but builds 8x slower (128 s vs 16 s), is not bit-reproducible (multi-threaded insertion), and
+      next to the ~2.7 ms question encoder the difference does not show. Memory: d + 16 bytes of codes and ids
+      per vector plus the 4 d float32 re-rank store, 1.26x flat.
     * ``hnsw``, ``ivf-flat``, ``ivf-pq``, ``sq8``, ``flat-fp16`` are never chosen automatically: ivf-flat is slower
-      at equal recall; hnsw is slower at 1M, and at 100k faster by ~0.2 ms (M=16, efSearch 128: 0.986 at 0.22
-      ms) but 9x slower to build and not bit-reproducible; the compressed kinds are for memory-bound
-      deployments. Pick any of them with ``index_type``.
+      at equal recall; hnsw is faster per query by 0.1-0.3 ms (100k, M=16, efSearch 32: 0.953 at 0.08 ms) but
+      slower to build and not bit-reproducible; the compressed kinds are for memory-bound deployments. Pick any
+      of them with ``index_type``.
     """
     if n_vectors < 0:
         raise ValueError("n_vectors must be >= 0")

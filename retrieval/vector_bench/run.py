@@ -52,7 +52,7 @@ def _sweep_points(kind: str, cfg: BenchConfig, n: int) -> list[tuple[dict[str, A
         specs = [choose_index_spec(n, r) for r in (0.90, 0.95, 0.98, 0.99)]
         policy = {int(spec["nprobe"]) for spec in specs if spec["kind"] == kind}  # what the policy would pick
         probes = sorted(p for p in set(cfg.nprobe) | policy if p <= nlist)
-        points = [{"nprobe": p, "rerank": 2.0} for p in probes] + [{"nprobe": min(nlist, 24), "rerank": 1.0}]
+        points = [{"nprobe": p, "rerank": 2.0} for p in probes] + [{"nprobe": min(nlist, DEFAULT_SEARCH_PARAMS["ivf-sq8"]["nprobe"]), "rerank": 1.0}]
         return [({"nlist": nlist, "refine": "flat"}, points)]
     points = [{"nprobe": p, "rerank": r} for r in sorted(set(cfg.rerank) | {1.0}) for p in cfg.pq_nprobe
               if p <= nlist]
