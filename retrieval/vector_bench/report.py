@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,11 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
     Path(path).write_text("\n".join(lines) + "\n")
 
 
+def _curve_key(label: str) -> str:
+    """A row's label without its size-dependent list count, so one setting keeps its colour across sizes."""
+    return re.sub(r" nlist=\d+", "", label)
+
+
 def write_png(report: dict[str, Any], path: Path) -> None:
     """Recall@k against single-query p50 latency (one thread, log scale): one panel per size, a curve per index."""
     from matplotlib import colormaps
@@ -178,18 +184,21 @@ def write_png(report: dict[str, Any], path: Path) -> None:
     fig = Figure(figsize=(6 * max(len(sizes), 1), 4.8))
     FigureCanvasAgg(fig)
     k = report["config"]["k"]
+    colours = colormaps["tab20"]
+    # one colour per index setting in every panel: "ivf-sq8 nlist=512 rerank=2" and "... nlist=2048 ..." are the same
+    # curve at two sizes
+    kinds = list(dict.fromkeys(_curve_key(r["label"]) for s in sizes for r in s["rows"]))
     for i, s in enumerate(sizes):
         ax = fig.add_subplot(1, len(sizes), i + 1)
         curves: dict[str, list[tuple[float, float]]] = {}
         for r in s["rows"]:
             if math.isfinite(r["p50_ms_1t"]):
                 curves.setdefault(r["label"], []).append((r["p50_ms_1t"], r["recall@k"]))
-        colours = colormaps["tab20"]
-        for j, (label, pts) in enumerate(curves.items()):
+        for label, pts in curves.items():
             pts.sort()
             peer = label.startswith(PEERS)
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="s" if peer else "o", markersize=3,
-                    linestyle="--" if peer else "-", color=colours(j % 20), label=label)
+                    linestyle="--" if peer else "-", color=colours(kinds.index(_curve_key(label)) % 20), label=label)
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
