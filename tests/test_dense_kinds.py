@@ -286,6 +286,8 @@ def test_recall_is_over_every_query_even_when_the_time_budget_ends_the_throughpu
     row = measure_search(search, queries, truth, cfg, all_threads=1)
     assert row["qps_queries"] == 8 and row["recall_queries"] == 30  # two timed batches, the rest untimed
     assert row["recall@k"] == pytest.approx(15 / 30)  # over the timed batches alone it would read 1.0
+    # halves: queries 0-14 (8 + 14 % 3 multiples 9, 12: 10 right), 15-29 (15, 18, 21, 24, 27: 5 right)
+    assert row["recall@k_halves"] == pytest.approx([10 / 15, 5 / 15])
 
 
 def test_run_benchmark_takes_the_sizes_of_its_config(tmp_path: Path) -> None:

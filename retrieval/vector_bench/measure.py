@@ -110,8 +110,11 @@ def measure_search(
     row["qps_queries"] = done
     for start in range(done, len(queries), cfg.batch_size):  # untimed: recall over every query
         found.append(search(queries[start : start + cfg.batch_size], k, all_threads))
-    row["recall@k"] = recall_at_k(np.vstack(found), truth, k)
+    ids = np.vstack(found)
+    row["recall@k"] = recall_at_k(ids, truth, k)
     row["recall_queries"] = len(queries)
+    half = len(queries) // 2  # settings are chosen on one half and checked on the other (the policy's held-out check)
+    row["recall@k_halves"] = [recall_at_k(ids[:half], truth[:half], k), recall_at_k(ids[half:], truth[half:], k)]
     row["loadavg_1m"] = os.getloadavg()[0]  # the machine's load while this row ran (a shared machine is noisy)
     return row
 
