@@ -23,8 +23,9 @@ _STOPWORD_CHOICES = ("english", "none")
 _STEMMER_CHOICES = ("none", "light")
 # 1: the first rules. 2: dotted acronyms are joined ("U.N." -> "UN") and the United States, written "US",
 # "U.S." or "USA", is one term ("usa") instead of "us" (the pronoun's term), "u" or "usa" by spelling.
-TOKENIZER_RULES_VERSION = 2
-_RULES_CHOICES = (1, 2)
+# 3: "won't" is a stopword like "don't", instead of the term "won" (which matched "who won ...").
+TOKENIZER_RULES_VERSION = 3
+_RULES_CHOICES = (1, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,10 @@ def _join_acronym(match: re.Match[str]) -> str:
     return "USA" if joined.lower() == "us" else joined
 
 
+# Rules 3: "won't" / "won’t" (any case) read as "will not", two stopwords, so it no longer leaves the term "won".
+_WONT_RE = re.compile(r"(?<![\w.])won['\u2019]t(?!\w)", re.IGNORECASE)
+
+
 def _join_acronyms(text: str) -> str:
     """Rules 2: "U.S.", "U.S" and "US" -> "USA", other dotted acronyms joined ("U.N." -> "UN")."""
     if "." in text:
@@ -181,6 +186,8 @@ def tokenize(text: str, config: TokenizerConfig | None = None) -> list[str]:
         return []
     if cfg.rules >= 2:
         text = _join_acronyms(text)
+    if cfg.rules >= 3 and ("'" in text or "\u2019" in text):
+        text = _WONT_RE.sub("will not", text)
     if not text.isascii():
         # One form per character, so "é" and "e\u0301" index the same way.
         text = unicodedata.normalize("NFC", text)

@@ -22,8 +22,8 @@ def test_config_defaults_and_validation() -> None:
         TokenizerConfig(stemmer="porter")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="lowercase"):
         TokenizerConfig(lowercase="yes")  # type: ignore[arg-type]
-    assert cfg.rules == TOKENIZER_RULES_VERSION == 2
-    for bad in (0, 3, True, "2"):
+    assert cfg.rules == TOKENIZER_RULES_VERSION == 3
+    for bad in (0, 4, True, "2"):
         with pytest.raises(ValueError, match="rules"):
             TokenizerConfig(rules=bad)  # type: ignore[arg-type]
 
@@ -37,7 +37,7 @@ def test_config_is_frozen_and_round_trips() -> None:
         TokenizerConfig.from_dict({"lowercase": True, "bogus": 1})
     # saved before rules were versioned: the rules of that time, not today's
     assert TokenizerConfig.from_dict({"lowercase": True, "stopwords": "english", "stemmer": "light"}).rules == 1
-    assert TokenizerConfig.from_dict(TokenizerConfig().to_dict()).rules == 2
+    assert TokenizerConfig.from_dict(TokenizerConfig().to_dict()).rules == 3
 
 
 @pytest.mark.parametrize(
@@ -56,6 +56,19 @@ def test_config_is_frozen_and_round_trips() -> None:
 )
 def test_rules_2_acronyms(text: str, expected: list[str]) -> None:
     assert tokenize(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("They won't say who won", ["say", "won"]),  # the contraction leaves no "won" behind
+        ("They WON\u2019T say", ["say"]),
+        ("won'tx wont", ["won", "tx", "wont"]),  # not a contraction
+    ],
+)
+def test_rules_3_wont(text: str, expected: list[str]) -> None:
+    assert tokenize(text) == expected
+    assert "won" in tokenize(text, TokenizerConfig(rules=2))  # what indexes built under rules 2 keep
 
 
 def test_rules_1_kept_for_older_indexes() -> None:

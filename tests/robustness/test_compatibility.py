@@ -28,6 +28,7 @@ import retrieval.engine
 from retrieval.cli import ask_app
 from retrieval.engine import Engine
 from retrieval.store import IndexIncompatible, IndexTooNew
+from retrieval.tokenize import TOKENIZER_RULES_VERSION
 
 runner = CliRunner()
 
@@ -157,7 +158,7 @@ def test_an_index_from_before_tokenizer_rules_keeps_its_tokens_and_is_rebuilt(ti
     link = link_copy(tiny.version, tmp_path)
     target = link.resolve()
     params = json.loads((target / _PARAMS).read_text(encoding="utf-8"))
-    assert params["tokenizer"].pop("rules") == 2
+    assert params["tokenizer"].pop("rules") == TOKENIZER_RULES_VERSION
     replace_file(target / _PARAMS, json.dumps(params).encode())
     manifest = relist_file(target, manifest_of(target), _PARAMS)
     del manifest["build"]["tokenizer"]["rules"]
