@@ -24,23 +24,23 @@ from retrieval.evaluation.datasets import EvalDataset, load_dataset  # noqa: E40
 from retrieval.tokenize import TokenizerConfig, tokenize  # noqa: E402
 
 
-def hits(dataset: EvalDataset, rules: int, only: set[str] | None = None) -> dict[str, Any]:
-    """hit@1 and hit@10 of BM25 under tokenizer ``rules`` (over the questions in ``only``, or all of them)."""
-    cfg = TokenizerConfig(rules=rules)
+def outcomes(dataset: EvalDataset, rules: int) -> dict[str, tuple[bool, bool]]:
+    """Per question with relevance: (its document ranked first, among the first ten) by BM25 under ``rules``."""
     docs = dataset.documents or []
     ids = [d.doc_id for d in docs]
-    bm25 = BM25(tokenizer=cfg)
-    bm25.add_tokens([tokenize(f"{d.title}\n{d.text}" if dataset.kind == "beir" else d.text, cfg) for d in docs])
-    at1 = at10 = n = 0
+    bm25 = BM25(tokenizer=TokenizerConfig(rules=rules))
+    bm25.add([f"{d.title}\n{d.text}" if dataset.kind == "beir" else d.text for d in docs])
+    out = {}
     for q in dataset.questions:
-        if not q.relevance or (only is not None and q.qid not in only):
-            continue
-        found, _ = bm25.search(tokenize(q.question, cfg), k=10)
-        ranked = [ids[i] for i in found.tolist()]
-        n += 1
-        at1 += bool(ranked) and ranked[0] in q.relevance
-        at10 += any(r in q.relevance for r in ranked)
-    return {"questions": n, "hit@1": at1, "hit@10": at10}
+        if q.relevance:
+            ranked = [ids[i] for i in bm25.search(q.question, k=10)[0].tolist()]
+            out[q.qid] = (bool(ranked) and ranked[0] in q.relevance, any(r in q.relevance for r in ranked))
+    return out
+
+
+def _tally(found: dict[str, tuple[bool, bool]], qids: set[str] | None = None) -> dict[str, int]:
+    rows = [v for qid, v in found.items() if qids is None or qid in qids]
+    return {"questions": len(rows), "hit@1": sum(a for a, _ in rows), "hit@10": sum(b for _, b in rows)}
 
 
 def compare(path: str | Path, old: int, new: int) -> dict[str, Any]:
@@ -49,10 +49,11 @@ def compare(path: str | Path, old: int, new: int) -> dict[str, Any]:
         raise SystemExit(f"{path}: needs a dataset with its documents (SQuAD or BEIR)")
     old_cfg, new_cfg = TokenizerConfig(rules=old), TokenizerConfig(rules=new)
     changed = {q.qid for q in dataset.questions if tokenize(q.question, old_cfg) != tokenize(q.question, new_cfg)}
+    found = {r: outcomes(dataset, r) for r in (old, new)}
     return {
         "dataset": str(path), "rules": [old, new],
-        "all": {f"rules {r}": hits(dataset, r) for r in (old, new)},
-        "changed_questions": {f"rules {r}": hits(dataset, r, changed) for r in (old, new)},
+        "all": {f"rules {r}": _tally(found[r]) for r in (old, new)},
+        "changed_questions": {f"rules {r}": _tally(found[r], changed) for r in (old, new)},
     }
 
 

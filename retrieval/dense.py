@@ -305,7 +305,7 @@ class DenseIndex:
         if queries.shape[1] != self.dim:
             raise ValueError(f"expected queries of dimension {self.dim}, got {queries.shape[1]}")
         if k <= 0 or len(self) == 0 or queries.shape[0] == 0:
-            empty = np.zeros((queries.shape[0], 0 if queries.shape[0] else max(min(k, len(self)), 0)))
+            empty = np.zeros((queries.shape[0], max(0, min(k, len(self)))))
             return empty.astype(np.float32), empty.astype(np.int64)
         k = min(k, len(self))
         if self.kind == "hnsw":

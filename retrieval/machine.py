@@ -7,7 +7,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-__all__ = ["machine_info"]
+__all__ = ["describe_machine", "machine_info"]
 
 
 def _proc_field(path: str, key: str) -> str | None:
@@ -36,3 +36,8 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "loadavg_1m": load,
     }
+
+
+def describe_machine(info: dict[str, Any]) -> str:
+    """One line for a report: "AMD EPYC, 2 CPUs, 23.5 GiB"."""
+    return f"{info.get('cpu') or 'unknown CPU'}, {info.get('cpus')} CPUs, {info.get('memory_gib')} GiB"

@@ -25,7 +25,7 @@ _STEMMER_CHOICES = ("none", "light")
 # "U.S." or "USA", is one term ("usa") instead of "us" (the pronoun's term), "u" or "usa" by spelling.
 # 3: "won't" is a stopword like "don't", instead of the term "won" (which matched "who won ...").
 TOKENIZER_RULES_VERSION = 3
-_RULES_CHOICES = (1, 2, 3)
+_RULES_CHOICES = tuple(range(1, TOKENIZER_RULES_VERSION + 1))
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,8 @@ _DOTTED_ACRONYM_RE = re.compile(
 )
 # "US" in capitals is the country; "us" in any other case stays the pronoun.
 _US_RE = re.compile(r"(?<![\w.])US(?!\w)")
+# Rules 3: "won't" / "won’t", any case.
+_WONT_RE = re.compile(r"(?<![\w.])won['\u2019]t(?!\w)", re.IGNORECASE)
 
 
 def _join_acronym(match: re.Match[str]) -> str:
@@ -140,16 +142,16 @@ def _join_acronym(match: re.Match[str]) -> str:
     return "USA" if joined.lower() == "us" else joined
 
 
-# Rules 3: "won't" / "won’t" (any case) read as "will not", two stopwords, so it no longer leaves the term "won".
-_WONT_RE = re.compile(r"(?<![\w.])won['\u2019]t(?!\w)", re.IGNORECASE)
-
-
-def _join_acronyms(text: str) -> str:
-    """Rules 2: "U.S.", "U.S" and "US" -> "USA", other dotted acronyms joined ("U.N." -> "UN")."""
-    if "." in text:
-        text = _DOTTED_ACRONYM_RE.sub(_join_acronym, text)
-    if "US" in text:
-        text = _US_RE.sub("USA", text)
+def _rewrite(text: str, rules: int) -> str:
+    """What rules 2 and 3 change before tokenising: "U.S.", "U.S" and "US" -> "USA", other dotted acronyms
+    joined ("U.N." -> "UN"); then "won't" -> "will not" (two stopwords), which otherwise leaves the term "won"."""
+    if rules >= 2:
+        if "." in text:
+            text = _DOTTED_ACRONYM_RE.sub(_join_acronym, text)
+        if "US" in text:
+            text = _US_RE.sub("USA", text)
+    if rules >= 3 and ("'" in text or "\u2019" in text):
+        text = _WONT_RE.sub("will not", text)
     return text
 
 
@@ -184,10 +186,7 @@ def tokenize(text: str, config: TokenizerConfig | None = None) -> list[str]:
     cfg = _DEFAULT_CONFIG if config is None else config
     if not text:
         return []
-    if cfg.rules >= 2:
-        text = _join_acronyms(text)
-    if cfg.rules >= 3 and ("'" in text or "\u2019" in text):
-        text = _WONT_RE.sub("will not", text)
+    text = _rewrite(text, cfg.rules)
     if not text.isascii():
         # One form per character, so "é" and "e\u0301" index the same way.
         text = unicodedata.normalize("NFC", text)

@@ -208,8 +208,9 @@ def evaluate_retrieval(
         if with_qrels:
             docs = [_doc_ranking(engine, run.rankings[i]) for i in with_qrels]
             m["ndcg@10"] = float(np.mean([ndcg_at_k(d, questions[i].relevance, 10) for d, i in zip(docs, with_qrels)]))
-            source = deep_runs[method] if deep_runs is not None else run
+            source = run
             if deep_runs is not None:
+                source = deep_runs[method]
                 docs = [_doc_ranking(engine, source.rankings[i]) for i in with_qrels]
             m["recall@100"] = float(np.mean([doc_recall_at_k(d, questions[i].relevance, 100) for d, i in zip(docs, with_qrels)]))
             m["docs_ranked@100"] = float(np.mean([min(len(d), 100) for d in docs]))

@@ -30,13 +30,13 @@ def _squad(path: Path) -> tuple[list[str], list[str]]:
     return contexts, questions
 
 
-def load_real_texts(data_dir: Path, seed: int = 0, sentences: bool = True) -> tuple[list[str], list[str]]:
+def load_real_texts(data_dir: Path, seed: int = 0) -> tuple[list[str], list[str]]:
     """(passages, queries): deduplicated, shuffled with ``seed`` so any prefix mixes SQuAD and SciFact.
 
-    Passages are the SQuAD paragraphs and SciFact abstracts (~25.5k) first, then, with ``sentences``, the sentences
-    of those same texts (``split_rough_sentences``, at least 6 words, ~145k), shuffled apart: real vectors as far as
-    the benchmark's 100k row, where synthetic ones used to fill three quarters, while the first 25.5k stay the
-    whole texts (and their cached vectors). Queries equal to a passage are dropped, so the query set is held apart
+    Passages are the SQuAD paragraphs and SciFact abstracts (~25.5k) first, then the sentences of those same texts
+    (``split_rough_sentences``, at least 6 words, ~145k), shuffled apart: real vectors as far as the benchmark's
+    100k row, where synthetic ones used to fill three quarters, while the first 25.5k stay the whole texts (and
+    their cached vectors). Queries equal to a passage are dropped, so the query set is held apart
     from the database.
     """
     from retrieval.bench_bm25 import load_beir_corpus, load_beir_queries
@@ -62,12 +62,10 @@ def load_real_texts(data_dir: Path, seed: int = 0, sentences: bool = True) -> tu
     rng = np.random.default_rng(seed)
     passages = [passages[i] for i in rng.permutation(len(passages))]
     queries = [queries[i] for i in rng.permutation(len(queries))]
-    if sentences:
-        parts = (p[a:b].strip() for p in passages for a, b in split_rough_sentences(p))
-        asked = set(queries)
-        extra = [t for t in dict.fromkeys(parts) if len(t.split()) >= 6 and t not in known and t not in asked]
-        passages += [extra[i] for i in np.random.default_rng(seed + 1).permutation(len(extra))]
-    return passages, queries
+    parts = (p[a:b].strip() for p in passages for a, b in split_rough_sentences(p))
+    asked = set(queries)
+    extra = [t for t in dict.fromkeys(parts) if len(t.split()) >= 6 and t not in known and t not in asked]
+    return passages + [extra[i] for i in np.random.default_rng(seed + 1).permutation(len(extra))], queries
 
 
 def _onnx_encoder(cache_dir: Path, threads: int | None = None) -> Any:

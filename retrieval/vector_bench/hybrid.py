@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.dense import DenseIndex, choose_index_spec
-from retrieval.machine import machine_info
+from retrieval.machine import describe_machine, machine_info
 from retrieval.vector_bench.config import DEFAULT_CACHE, DEFAULT_DATA, DEFAULT_OUT, Log
 from retrieval.vector_bench.data import _onnx_encoder, _squad, cached_prefix, embed_cached, load_real_texts
 from retrieval.vector_bench.measure import _percentile
@@ -219,8 +219,7 @@ def run_e2e(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(report, out_dir / "e2e_hybrid.json")
-    m = report["machine"]
     lines = ["# End-to-end hybrid search benchmark", "",
-             f"{report['created']} - {m['cpu'] or 'unknown CPU'}, {m['cpus']} CPUs, {m['memory_gib']} GiB, {m['platform']}"]
+             f"{report['created']} - {describe_machine(report['machine'])}, {report['machine']['platform']}"]
     (out_dir / "e2e_hybrid.md").write_text("\n".join(lines + _e2e_lines(report["e2e_hybrid"])) + "\n")
     return report

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.machine import describe_machine
 from retrieval.vector_bench.config import PEERS
 
 __all__ = [
@@ -77,8 +78,7 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
     k = report["config"]["k"]
     lines = [
         "# Vector search benchmark", "",
-        (f"{report['created']} - {report['machine'].get('cpu') or 'unknown CPU'}, {report['machine']['cpus']} CPUs, "
-         f"{report['machine'].get('memory_gib')} GiB, faiss {report['machine']['faiss']}, "
+        (f"{report['created']} - {describe_machine(report['machine'])}, faiss {report['machine']['faiss']}, "
          f"wall {report['wall_s']:.0f} s, peak RSS {report['peak_rss_gib']:.2f} GiB"
          + (" - SMOKE RUN (synthetic stand-in data)" if report.get("smoke") else "")), "",
         (f"Memory read bandwidth: {bw['one_thread_gbps']:.1f} GB/s (1 thread), {bw['all_threads_gbps']:.1f} GB/s "

@@ -37,6 +37,14 @@ def _spawn(*args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen([PYTHON, str(WORKER), *args], env=worker_env(), start_new_session=True, **kw)
 
 
+def _hold_lock(index: Path, stop: Path | None = None) -> subprocess.Popen:
+    """A process holding ``index``'s build lock (until ``stop`` exists, else 600 s), returned once it holds it."""
+    args = ("300", str(stop)) if stop is not None else ("600",)
+    holder = _spawn("hold-lock", str(index), *args, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().startswith("locked")
+    return holder
+
+
 def _readers(link: Path, tmp_path: Path, n: int = 2, minimum: int = 3) -> tuple[list[subprocess.Popen], list[Path], Path]:
     stop = tmp_path / "stop"
     outs = [tmp_path / f"reader-{i}.jsonl" for i in range(n)]
@@ -95,8 +103,7 @@ def test_readers_during_atomic_flips(tiny, tmp_path: Path) -> None:
 def test_second_lock_taker_waits_for_the_first(tmp_path: Path) -> None:
     """The holder lets go only once the waiter has said it waits, so a slow start cannot race the test."""
     index, stop = tmp_path / "index", tmp_path / "stop"
-    holder = _spawn("hold-lock", str(index), "300", str(stop), stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdout.readline().startswith("locked")
+    holder = _hold_lock(index, stop)
     waiter = _spawn("take-lock", str(index), stdout=subprocess.PIPE, text=True)
     assert waiter.stdout is not None and waiter.stdout.readline().startswith("waiting")
     stop.touch()
@@ -110,8 +117,7 @@ def test_second_lock_taker_waits_for_the_first(tmp_path: Path) -> None:
 
 def test_second_lock_taker_can_refuse_instead(tmp_path: Path) -> None:
     index, stop = tmp_path / "index", tmp_path / "stop"
-    holder = _spawn("hold-lock", str(index), "300", str(stop), stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdout.readline().startswith("locked")
+    holder = _hold_lock(index, stop)
     try:
         refused = run_worker("take-lock", str(index), "nowait", timeout=60)
     finally:
@@ -128,8 +134,7 @@ def test_engine_build_waits_for_a_build_lock_held_by_another_process(tiny, tmp_p
     import threading
 
     index, stop = tmp_path / "index", tmp_path / "stop"
-    holder = _spawn("hold-lock", str(index), "300", str(stop), stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdout.readline().startswith("locked")
+    holder = _hold_lock(index, stop)
     result: dict[str, object] = {}
 
     def build() -> None:
@@ -158,8 +163,7 @@ def test_engine_build_waits_for_a_build_lock_held_by_another_process(tiny, tmp_p
 
 def test_a_killed_lock_holder_releases_the_lock(tmp_path: Path) -> None:
     index = tmp_path / "index"
-    holder = _spawn("hold-lock", str(index), "600", stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdout.readline().startswith("locked")
+    holder = _hold_lock(index)
     os.killpg(holder.pid, signal.SIGKILL)
     holder.wait(timeout=60)
     t0 = time.monotonic()
