@@ -315,6 +315,17 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
     assert size["summary"]["auto"]["measured"] and report["bandwidth"]["one_thread_gbps"] > 0
     assert "| flat |" in (tmp_path / "vector_bench.md").read_text()
     assert (tmp_path / "vector_bench.png").read_bytes()[:4] == b"\x89PNG"
+    # a size where the policy is not the exact scan also reports the two timed side by side
+    from retrieval.vector_bench.report import write_markdown
+
+    timing = {"queries": 3, "reference": "flat", "p50_ms": {"flat": 5.0, "auto x": 0.5},
+              "median_speedup": {"flat": 1.0, "auto x": 9.5}}
+    size["summary"]["paired_exact_vs_auto"] = {"label": "auto x", "timings": [{**timing, "block": 1},
+                                                                             {**timing, "block": 10}]}
+    write_markdown(saved, tmp_path / "paired.md")
+    text = (tmp_path / "paired.md").read_text()
+    assert "query by query, caches cold): flat p50 5.000 ms, auto x p50 0.500 ms, median per-query speedup 9.5x" in text
+    assert "in blocks of 10 queries, caches warm" in text
 
 
 def test_bench_command_smoke(tmp_path: Path) -> None:
@@ -336,3 +347,59 @@ def test_bench_command_smoke(tmp_path: Path) -> None:
     assert {r["kind"] for r in rows} == {"flat", "hnsw"}
     bad = CliRunner().invoke(app, ["bench", "--smoke", "--sizes", "abc", "--out", str(tmp_path)])
     assert bad.exit_code == 2
+
+
+def test_paired_latency_times_settings_side_by_side_in_rotating_order() -> None:
+    import time
+
+    from retrieval.vector_bench.measure import paired_latency
+
+    calls: list[str] = []
+
+    def timed(label: str, seconds: float):  # noqa: ANN202
+        def search(q: np.ndarray, k: int, threads: int) -> np.ndarray:
+            assert threads == 1 and len(q) == 1  # single-query latency on one thread
+            calls.append(label)
+            time.sleep(seconds)
+            return np.zeros((1, k), np.int64)
+
+        return search
+
+    queries = np.zeros((8, 4), np.float32)
+    out = paired_latency({"slow": timed("slow", 0.004), "fast": timed("fast", 0.001)}, queries, 5, 6, warmup=1)
+    timed_calls = calls[2:]  # after one warm-up call each
+    assert timed_calls == ["slow", "fast", "fast", "slow"] * 3  # every query on both, the first rotating
+    assert out["queries"] == 6 and out["reference"] == "slow"
+    assert out["median_speedup"]["slow"] == pytest.approx(1.0)
+    assert out["median_speedup"]["fast"] > 2.0  # 4 ms against 1 ms of sleep
+    assert out["p50_ms"]["slow"] > out["p50_ms"]["fast"]
+    with pytest.raises(ValueError):
+        paired_latency({}, queries, 5, 6)
+    calls.clear()
+    blocks = paired_latency({"slow": timed("slow", 0.0), "fast": timed("fast", 0.0)}, queries, 5, 5, warmup=0,
+                            block=2)
+    assert calls == ["slow"] * 2 + ["fast"] * 2 + ["fast"] * 2 + ["slow"] * 2 + ["slow", "fast"]  # the last block short
+    assert blocks["block"] == 2 and blocks["queries"] == 5
+    with pytest.raises(ValueError):
+        paired_latency({"fast": timed("fast", 0.0)}, queries, 5, 5, block=0)
+
+
+def test_paired_exact_vs_auto_rebuilds_the_policy_choice() -> None:
+    from retrieval.dense import choose_index_spec
+    from retrieval.vector_bench.config import BenchConfig
+    from retrieval.vector_bench.run import _paired_exact_vs_auto
+
+    rng = np.random.default_rng(5)
+    db = rng.standard_normal((60_000, 8)).astype(np.float32)
+    db /= np.linalg.norm(db, axis=1, keepdims=True)
+    queries = db[:20] + 0.01
+    cfg = dataclasses.replace(BenchConfig.smoke((60_000,)), kinds=("flat", "ivf-sq8"), latency_queries=10)
+    spec = choose_index_spec(60_000, 0.95)
+    assert spec["kind"] == "ivf-sq8"
+    out = _paired_exact_vs_auto(db, queries, cfg)
+    assert out is not None and out["spec"] == spec and [t["block"] for t in out["timings"]] == [1, 10]
+    for timed in out["timings"]:
+        assert timed["queries"] == 10 and set(timed["p50_ms"]) == {"flat", out["label"]}
+    assert out["label"] == f"auto ivf-sq8 nprobe={spec['nprobe']}"
+    assert _paired_exact_vs_auto(db, queries, dataclasses.replace(cfg, kinds=("flat",))) is None
+    assert _paired_exact_vs_auto(db[:1000], queries, cfg) is None  # the policy's choice there is flat itself

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -22,6 +22,7 @@ __all__ = [
     "exact_topk",
     "measure_search",
     "memory_bandwidth",
+    "paired_latency",
     "recall_at_k",
 ]
 
@@ -117,6 +118,49 @@ def measure_search(
     row["recall@k_halves"] = [recall_at_k(ids[:half], truth[:half], k), recall_at_k(ids[half:], truth[half:], k)]
     row["loadavg_1m"] = os.getloadavg()[0]  # the machine's load while this row ran (a shared machine is noisy)
     return row
+
+
+def paired_latency(
+    searches: Mapping[str, SearchFn], queries: np.ndarray, k: int, n_queries: int, warmup: int = 3, block: int = 1,
+) -> dict[str, Any]:
+    """Single-query latency (one thread) of several search settings timed side by side.
+
+    The queries go in blocks of ``block``; each block runs on every setting, in an order that rotates from block
+    to block, so whatever the machine does meanwhile (another process, a clock change) falls on all settings
+    alike; rows timed one after another do not share that. With ``block=1`` every search follows another
+    setting's, whose memory traffic (an exact scan reads every vector) has evicted this one's data from the CPU
+    caches, as the rest of a query path does between two questions; larger blocks run warm after their first
+    query, as the benchmark's rows do. Returns each setting's p50 and its median per-query speedup over the first
+    setting, the ratio to quote (absolute times drift between runs and machines).
+    """
+    labels = list(searches)
+    if not labels:
+        raise ValueError("paired_latency needs at least one search setting")
+    if block < 1:
+        raise ValueError("block must be >= 1")
+    n = min(n_queries, len(queries))
+    if n < 1:
+        raise ValueError("paired_latency needs at least one query")
+    ms: dict[str, list[float]] = {label: [] for label in labels}
+    with _blas_threads(1):
+        for label in labels:
+            for i in range(min(warmup, len(queries))):
+                searches[label](queries[i : i + 1], k, 1)
+        for b, first in enumerate(range(0, n, block)):
+            for j in range(len(labels)):
+                label = labels[(b + j) % len(labels)]
+                for i in range(first, min(first + block, n)):
+                    t0 = time.perf_counter()
+                    searches[label](queries[i : i + 1], k, 1)
+                    ms[label].append((time.perf_counter() - t0) * 1e3)
+    reference = np.asarray(ms[labels[0]])
+    return {
+        "queries": n, "block": block, "reference": labels[0],
+        "p50_ms": {label: _percentile(v, 50) for label, v in ms.items()},
+        "median_speedup": {label: float(np.median(reference / np.maximum(np.asarray(v), 1e-9)))
+                           for label, v in ms.items()},
+        "loadavg_1m": os.getloadavg()[0],
+    }
 
 
 def _faiss_search(index: DenseIndex) -> SearchFn:

@@ -29,7 +29,14 @@ from retrieval.vector_bench.config import (
 from retrieval.vector_bench.data import embed_cached, load_real_texts, scifact_chunks
 from retrieval.vector_bench.encoder import encoder_throughput
 from retrieval.vector_bench.hybrid import hybrid_latency
-from retrieval.vector_bench.measure import _faiss_search, _numpy_search, exact_topk, measure_search, memory_bandwidth
+from retrieval.vector_bench.measure import (
+    _faiss_search,
+    _numpy_search,
+    exact_topk,
+    measure_search,
+    memory_bandwidth,
+    paired_latency,
+)
 from retrieval.vector_bench.report import write_json, write_markdown, write_png
 from retrieval.vector_bench.synthetic import build_database, clustered_vectors, fit_cluster_model, synthetic_fidelity
 
@@ -112,6 +119,25 @@ def _bench_kind(
                 f"p50 {row['p50_ms_1t']:.3f} ms (1t) {row['p50_ms_all']:.3f} ms (all)  {row['qps_batch']:.0f} q/s")
         del index, search
     return rows
+
+
+def _paired_exact_vs_auto(db: np.ndarray, queries: np.ndarray, cfg: BenchConfig) -> dict[str, Any] | None:
+    """The exact scan and the policy's choice at this size, built again and timed side by side (``paired_latency``):
+    the speedup to quote, from one loop rather than from two rows timed minutes apart; alternating query by query
+    (cold caches) and in blocks of ten (warm, as the rows are). None where the policy chooses the exact scan
+    itself, or where the run does not measure both kinds."""
+    spec = choose_index_spec(len(db), 0.95)
+    if spec["kind"] == "flat" or not {"flat", spec["kind"]} <= set(cfg.kinds):
+        return None
+    exact = DenseIndex(db.shape[1], "flat")
+    exact.add(db)
+    auto = DenseIndex(db.shape[1], **spec)
+    auto.add(db)
+    label = f"auto {spec['kind']} nprobe={spec['nprobe']}"
+    searches = {"flat": _faiss_search(exact), label: _faiss_search(auto)}
+    return {"spec": spec, "label": label, "timings": [
+        paired_latency(searches, queries, cfg.k, cfg.latency_queries, block=block) for block in (1, 10)
+    ]}
 
 
 def _summarise(size_report: dict[str, Any], cfg: BenchConfig, bandwidth: dict[str, float]) -> dict[str, Any]:
@@ -255,6 +281,11 @@ def run_benchmark(
                 with stage(f"n={n}: {kind}"):
                     size_report["rows"].extend(_bench_kind(kind, db, queries, truth, cfg, all_threads, log))
             size_report["summary"] = _summarise(size_report, cfg, report["bandwidth"])
+            if choose_index_spec(n, 0.95)["kind"] != "flat":
+                with stage(f"n={n}: exact vs auto, timed side by side"):
+                    paired = _paired_exact_vs_auto(db, queries, cfg)
+                if paired:
+                    size_report["summary"]["paired_exact_vs_auto"] = paired
             report["sizes"].append(size_report)
             del db, truth
         report["peers"] = {}
