@@ -356,7 +356,7 @@ def test_paired_latency_times_settings_side_by_side_in_rotating_order() -> None:
 
     calls: list[str] = []
 
-    def timed(label: str, seconds: float):  # noqa: ANN202
+    def timed(label: str, seconds: float):
         def search(q: np.ndarray, k: int, threads: int) -> np.ndarray:
             assert threads == 1 and len(q) == 1  # single-query latency on one thread
             calls.append(label)
