@@ -638,6 +638,30 @@ _MEASURES = (  # first match wins: what kind of quantity a figure is
 )
 
 
+# Units of the kinds whose figures convert: a source may give "30 km" where another gives "20 miles"
+_UNIT_SCALES = {
+    "length": ((r"km|kilomet(?:er|re)s?", 1000.0), (r"miles?", 1609.344), (r"met(?:er|re)s?", 1.0),
+               (r"ft|feet", 0.3048), (r"yards?", 0.9144), (r"inch(?:es)?", 0.0254), (r"cm", 0.01), (r"mm", 0.001)),
+    "duration": ((r"seconds?", 1.0), (r"minutes?", 60.0), (r"hours?", 3600.0), (r"days?", 86400.0),
+                 (r"weeks?", 604800.0), (r"months?", 2629800.0), (r"years?", 31557600.0),
+                 (r"decades?", 315576000.0), (r"centur(?:y|ies)", 3155760000.0)),
+}
+# Converted figures are rounded by whoever converted them ("32 km (20 miles)" is 19.9 miles): this close agrees
+CONVERSION_TOLERANCE = 0.1
+
+
+def _in_base_unit(text: str, kind: str) -> tuple[float, str] | None:
+    """(figure in metres or seconds, the unit as written) for a value with one figure and one unit of ``kind``."""
+    t = text.lower()
+    figures = _FIGURE.findall(t)
+    units = [(m.group(0), scale) for pattern, scale in _UNIT_SCALES[kind]
+             for m in re.finditer(rf"(?<![a-z]){pattern}(?![a-z])", t)]
+    if len(figures) != 1 or len(units) != 1:
+        return None
+    number, scale_word = figures[0]
+    return float(number.replace(",", "")) * _SCALES.get(scale_word, 1.0) * units[0][1], units[0][0]
+
+
 def measure_kind(text: str) -> str:
     """What a figure measures, from its unit or format: percent, money, clock, date, duration, length or count."""
     t = text.lower()
@@ -654,10 +678,17 @@ def _figures(text: str) -> set[str]:
 def values_agree(a: str, b: str) -> bool:
     """Two numeric answers do not disagree when they measure different things ("$40 million", "25 percent"),
     when one's figures are all among the other's ("3,100" and "3,100 civilians"; "2023" and "Sept 21, 2023": one
-    is more specific), or when one names a decade the other's year falls in ("the early 1990s" and "1991")."""
+    is more specific), when they give one length or duration in different units, within the rounding of a
+    conversion ("20 miles" and "32 km", "48 hours" and "2 days"), or when one names a decade the other's year
+    falls in ("the early 1990s" and "1991")."""
     kinds = {measure_kind(a), measure_kind(b)}
     if len(kinds) > 1 and not (kinds <= {"count", "money"} or kinds <= {"count", "percent"}):
         return True  # a span may drop its unit ("20,000" for "$20,000"), so a bare count still compares
+    (kind,) = kinds if len(kinds) == 1 else ("count",)
+    if kind in _UNIT_SCALES:  # one length or duration in other units ("20 miles", "32 km"; not "10 km", "10 miles")
+        xa, xb = _in_base_unit(a, kind), _in_base_unit(b, kind)
+        if xa and xb and xa[1] != xb[1]:
+            return abs(xa[0] - xb[0]) <= CONVERSION_TOLERANCE * max(xa[0], xb[0])
     fa, fb = _figures(a), _figures(b)
     if fa and fb and (fa <= fb or fb <= fa):
         return True

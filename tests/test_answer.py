@@ -86,7 +86,12 @@ def test_conflict_floor_is_validated(bad: float) -> None:
      ("1,000,000", "1 million", True),
      ("$40 million", "$25 million", False), ("2,000", "2,500 troops", False), ("1980s", "1991", False),
      ("$5 million", "$5 billion", False), ("10", "10 million", False), ("Sept 21", "Oct 21", False),
-     ("1500 people", "3,000 people", False), ("10,000 separatists", "3,100", False), ("1234567", "1234568", False)],
+     ("1500 people", "3,000 people", False), ("10,000 separatists", "3,100", False), ("1234567", "1234568", False),
+     ("20 miles", "32 km", True), ("about 5 kilometres", "3 miles", True), ("48 hours", "2 days", True),
+     ("500 metres", "1,640 feet", True), ("1.5 million years", "15,000 centuries", True),
+     ("20 miles", "50 km", False), ("10 km", "10 miles", False), ("3 days", "5 days", False),
+     ("10 km", "15 km", False), ("20 miles", "3 hours", True), ("2 weeks", "14 days", True),
+     ("1 hour", "60 minutes", True), ("1 hour", "90 minutes", False), ("2 km", "2 kilometres", True)],
 )
 def test_values_agree_when_one_refines_the_other_or_they_measure_different_things(a: str, b: str, agree: bool) -> None:
     from retrieval.engine import values_agree
