@@ -627,39 +627,46 @@ _MONTH = (r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _FIGURE = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)(?:\s*(thousand|million|billion|trillion)\b)?")
 _DECADE = re.compile(r"\b(\d{3}0)s\b")
+# Units whose figures convert, in metres and seconds: a source may give "30 km" where another gives "20 miles"
+_UNIT_SCALES: dict[str, tuple[tuple[str, float], ...]] = {
+    "length": (("km|kilomet(?:er|re)s?", 1000.0), ("miles?", 1609.344), ("met(?:er|re)s?", 1.0),
+               ("ft|feet|foot", 0.3048), ("yards?", 0.9144), ("inch(?:es)?", 0.0254), ("cm", 0.01), ("mm", 0.001)),
+    "duration": (("seconds?", 1.0), ("minutes?", 60.0), ("hours?", 3600.0), ("days?", 86400.0),
+                 ("weeks?", 604800.0), ("months?", 2629800.0), ("years?", 31557600.0), ("decades?", 315576000.0),
+                 ("centur(?:y|ies)", 3155760000.0)),
+}
+_UNITS = {kind: re.compile(r"(?<![a-z])(?:" + "|".join(p for p, _ in units) + r")(?![a-z])")
+          for kind, units in _UNIT_SCALES.items()}
+# How far apart two conversions of one value may be: a converted length is rounded ("32 km (20 miles)" is 19.9
+# miles); durations convert exactly but for a month's or a year's days ("30 days" and "1 month")
+CONVERSION_TOLERANCE = {"length": 0.1, "duration": 0.02}
+# A rate ("48 km per hour") or an area ("1,000 sq ft") is not the length or duration its unit names
+_RATE_OR_AREA = re.compile(r"\bper\b|/|\b(?:an?|each)\s+(?:second|minute|hour|day|week|month|year)\b|\bsquare\b|"
+                           r"\bsq\b|\bcubic\b|[\u00b2\u00b3]")
 _MEASURES = (  # first match wins: what kind of quantity a figure is
     ("percent", re.compile(r"%|\bper ?cent")),
     ("money", re.compile(r"[$\u00a3\u20ac\u00a5]|\b(?:dollars?|euros?|usd|eur)\b")),
     ("clock", re.compile(r"\b\d{1,2}:\d{2}\b")),
     # a month, or a bare year that no unit or noun follows ("1994", "the early 1990s"; not "1500 people")
     ("date", re.compile(rf"{_MONTH}|\b(?:1[0-9]|20)\d{{2}}s?\b(?![,.]?\d)(?!\s*[a-z])")),
-    ("duration", re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies))\b")),
-    ("length", re.compile(r"\b(?:km|kilomet(?:er|re)s?|miles?|met(?:er|re)s?|ft|feet|yards?|inch(?:es)?|cm|mm)\b")),
+    ("duration", _UNITS["duration"]),
+    ("length", _UNITS["length"]),
 )
 
 
-# Units of the kinds whose figures convert: a source may give "30 km" where another gives "20 miles"
-_UNIT_SCALES = {
-    "length": ((r"km|kilomet(?:er|re)s?", 1000.0), (r"miles?", 1609.344), (r"met(?:er|re)s?", 1.0),
-               (r"ft|feet", 0.3048), (r"yards?", 0.9144), (r"inch(?:es)?", 0.0254), (r"cm", 0.01), (r"mm", 0.001)),
-    "duration": ((r"seconds?", 1.0), (r"minutes?", 60.0), (r"hours?", 3600.0), (r"days?", 86400.0),
-                 (r"weeks?", 604800.0), (r"months?", 2629800.0), (r"years?", 31557600.0),
-                 (r"decades?", 315576000.0), (r"centur(?:y|ies)", 3155760000.0)),
-}
-# Converted figures are rounded by whoever converted them ("32 km (20 miles)" is 19.9 miles): this close agrees
-CONVERSION_TOLERANCE = 0.1
-
-
-def _in_base_unit(text: str, kind: str) -> tuple[float, str] | None:
-    """(figure in metres or seconds, the unit as written) for a value with one figure and one unit of ``kind``."""
+def _in_base_unit(text: str, kind: str) -> tuple[float, float] | None:
+    """(the figure in metres or seconds, its unit's scale) for a value with one figure and one unit of ``kind``;
+    None for anything else (a range, "1 hour 30 minutes", a rate, an area), which then compares figure by figure."""
     t = text.lower()
+    if _RATE_OR_AREA.search(t) or any(pattern.search(t) for other, pattern in _UNITS.items() if other != kind):
+        return None
     figures = _FIGURE.findall(t)
-    units = [(m.group(0), scale) for pattern, scale in _UNIT_SCALES[kind]
-             for m in re.finditer(rf"(?<![a-z]){pattern}(?![a-z])", t)]
+    units = [scale for pattern, scale in _UNIT_SCALES[kind]
+             for _ in re.finditer(rf"(?<![a-z])(?:{pattern})(?![a-z])", t)]
     if len(figures) != 1 or len(units) != 1:
         return None
     number, scale_word = figures[0]
-    return float(number.replace(",", "")) * _SCALES.get(scale_word, 1.0) * units[0][1], units[0][0]
+    return float(number.replace(",", "")) * _SCALES.get(scale_word, 1.0) * units[0], units[0]
 
 
 def measure_kind(text: str) -> str:
@@ -684,11 +691,11 @@ def values_agree(a: str, b: str) -> bool:
     kinds = {measure_kind(a), measure_kind(b)}
     if len(kinds) > 1 and not (kinds <= {"count", "money"} or kinds <= {"count", "percent"}):
         return True  # a span may drop its unit ("20,000" for "$20,000"), so a bare count still compares
-    (kind,) = kinds if len(kinds) == 1 else ("count",)
+    kind = next(iter(kinds)) if len(kinds) == 1 else None
     if kind in _UNIT_SCALES:  # one length or duration in other units ("20 miles", "32 km"; not "10 km", "10 miles")
         xa, xb = _in_base_unit(a, kind), _in_base_unit(b, kind)
         if xa and xb and xa[1] != xb[1]:
-            return abs(xa[0] - xb[0]) <= CONVERSION_TOLERANCE * max(xa[0], xb[0])
+            return abs(xa[0] - xb[0]) <= CONVERSION_TOLERANCE[kind] * max(xa[0], xb[0])
     fa, fb = _figures(a), _figures(b)
     if fa and fb and (fa <= fb or fb <= fa):
         return True

@@ -87,11 +87,17 @@ def test_conflict_floor_is_validated(bad: float) -> None:
      ("$40 million", "$25 million", False), ("2,000", "2,500 troops", False), ("1980s", "1991", False),
      ("$5 million", "$5 billion", False), ("10", "10 million", False), ("Sept 21", "Oct 21", False),
      ("1500 people", "3,000 people", False), ("10,000 separatists", "3,100", False), ("1234567", "1234568", False),
+     # one length or duration in two units: converted, within a conversion's rounding (lengths) or exactly
      ("20 miles", "32 km", True), ("about 5 kilometres", "3 miles", True), ("48 hours", "2 days", True),
-     ("500 metres", "1,640 feet", True), ("1.5 million years", "15,000 centuries", True),
-     ("20 miles", "50 km", False), ("10 km", "10 miles", False), ("3 days", "5 days", False),
-     ("10 km", "15 km", False), ("20 miles", "3 hours", True), ("2 weeks", "14 days", True),
-     ("1 hour", "60 minutes", True), ("1 hour", "90 minutes", False), ("2 km", "2 kilometres", True)],
+     ("500 metres", "1,640 feet", True), ("1.5 million years", "15,000 centuries", True), ("2 weeks", "14 days", True),
+     ("the 48-hour truce", "2 days", True), ("30 days", "1 month", True),
+     ("20 miles", "50 km", False), ("10 km", "10 miles", False), ("1 hour", "90 minutes", False),
+     ("11 months", "1 year", False), ("55 minutes", "1 hour", False),
+     # spellings of one unit are one unit: the figures must match
+     ("10 km", "11 kilometres", False), ("1,000 ft", "1,080 feet", False), ("1 mile", "1.05 miles", False),
+     # rates, areas, ranges and compound values are not converted (compared figure by figure)
+     ("2 km per day", "48 km per hour", False), ("1,000 sq ft", "305 square metres", False),
+     ("10-15 km", "8 miles", False), ("1 hour 30 minutes", "90 minutes", False)],
 )
 def test_values_agree_when_one_refines_the_other_or_they_measure_different_things(a: str, b: str, agree: bool) -> None:
     from retrieval.engine import values_agree
@@ -106,7 +112,8 @@ def test_values_agree_when_one_refines_the_other_or_they_measure_different_thing
      ("February 7, 2016", "date"), ("1994", "date"), ("the early 1990s", "date"), ("three days", "duration"),
      ("15 kilometres", "length"), ("2,000", "count"), ("10,000 people", "count"), ("10,000 separatists", "count"),
      ("200 junior officers", "count"), ("1500 people", "count"), ("3 decades", "duration"), ("1200 years", "duration"),
-     ("in 2020", "date"), ("Sept 21, 2023", "date")],
+     ("in 2020", "date"), ("Sept 21, 2023", "date"), ("10km", "length"), ("the 48-hour truce", "duration"),
+     ("aircraft 12", "count")],
 )
 def test_measure_kind(text: str, kind: str) -> None:
     from retrieval.engine import measure_kind

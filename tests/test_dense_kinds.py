@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import json
 from pathlib import Path
@@ -349,39 +350,41 @@ def test_bench_command_smoke(tmp_path: Path) -> None:
     assert bad.exit_code == 2
 
 
-def test_paired_latency_times_settings_side_by_side_in_rotating_order() -> None:
+def test_paired_latency_times_settings_side_by_side(monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    from retrieval.vector_bench.measure import paired_latency
+    from retrieval.vector_bench.measure import SearchFn, paired_latency
 
+    clock = [0.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0])  # a fake clock: each search takes its own time
     calls: list[str] = []
 
-    def timed(label: str, seconds: float):
+    def timed(label: str, ms: float) -> SearchFn:
         def search(q: np.ndarray, k: int, threads: int) -> np.ndarray:
             assert threads == 1 and len(q) == 1  # single-query latency on one thread
             calls.append(label)
-            time.sleep(seconds)
+            clock[0] += ms / 1e3
             return np.zeros((1, k), np.int64)
 
         return search
 
     queries = np.zeros((8, 4), np.float32)
-    out = paired_latency({"slow": timed("slow", 0.004), "fast": timed("fast", 0.001)}, queries, 5, 6, warmup=1)
+    out = paired_latency({"slow": timed("slow", 4.0), "fast": timed("fast", 1.0)}, queries, 5, 6, warmup=1)
     timed_calls = calls[2:]  # after one warm-up call each
-    assert timed_calls == ["slow", "fast", "fast", "slow"] * 3  # every query on both, the first rotating
-    assert out["queries"] == 6 and out["reference"] == "slow"
-    assert out["median_speedup"]["slow"] == pytest.approx(1.0)
-    assert out["median_speedup"]["fast"] > 2.0  # 4 ms against 1 ms of sleep
-    assert out["p50_ms"]["slow"] > out["p50_ms"]["fast"]
+    assert timed_calls == ["slow", "fast"] * 6  # every query on both, each search after the other setting's
+    assert all(a != b for a, b in itertools.pairwise(timed_calls))
+    assert out["queries"] == 6 and out["reference"] == "slow" and out["block"] == 1
+    assert out["median_speedup"] == pytest.approx({"slow": 1.0, "fast": 4.0})
+    assert out["p50_ms"] == pytest.approx({"slow": 4.0, "fast": 1.0})
     with pytest.raises(ValueError):
         paired_latency({}, queries, 5, 6)
     calls.clear()
-    blocks = paired_latency({"slow": timed("slow", 0.0), "fast": timed("fast", 0.0)}, queries, 5, 5, warmup=0,
+    blocks = paired_latency({"slow": timed("slow", 4.0), "fast": timed("fast", 1.0)}, queries, 5, 5, warmup=0,
                             block=2)
-    assert calls == ["slow"] * 2 + ["fast"] * 2 + ["fast"] * 2 + ["slow"] * 2 + ["slow", "fast"]  # the last block short
+    assert calls == ["slow"] * 2 + ["fast"] * 2 + ["slow"] * 2 + ["fast"] * 2 + ["slow", "fast"]  # last block short
     assert blocks["block"] == 2 and blocks["queries"] == 5
     with pytest.raises(ValueError):
-        paired_latency({"fast": timed("fast", 0.0)}, queries, 5, 5, block=0)
+        paired_latency({"fast": timed("fast", 1.0)}, queries, 5, 5, block=0)
 
 
 def test_paired_exact_vs_auto_rebuilds_the_policy_choice() -> None:

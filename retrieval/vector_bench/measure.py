@@ -125,13 +125,14 @@ def paired_latency(
 ) -> dict[str, Any]:
     """Single-query latency (one thread) of several search settings timed side by side.
 
-    The queries go in blocks of ``block``; each block runs on every setting, in an order that rotates from block
-    to block, so whatever the machine does meanwhile (another process, a clock change) falls on all settings
-    alike; rows timed one after another do not share that. With ``block=1`` every search follows another
-    setting's, whose memory traffic (an exact scan reads every vector) has evicted this one's data from the CPU
-    caches, as the rest of a query path does between two questions; larger blocks run warm after their first
-    query, as the benchmark's rows do. Returns each setting's p50 and its median per-query speedup over the first
-    setting, the ratio to quote (absolute times drift between runs and machines).
+    The queries go in blocks of ``block``; each block runs on every setting in turn, always in the same cycle, so
+    whatever the machine does meanwhile (another process, a clock change) falls on all settings alike; rows timed
+    one after another do not share that. With ``block=1`` every search follows another setting's, whose memory
+    traffic (an exact scan reads every vector) has evicted this one's data from the CPU caches, as the rest of a
+    query path does between two questions (a cycle that rotated would put a setting after itself every other
+    time); larger blocks run warm after their first query, as the benchmark's rows do. Returns each setting's
+    p50 and its median per-query speedup over the first setting, the ratio to quote (absolute times drift
+    between runs and machines).
     """
     labels = list(searches)
     if not labels:
@@ -146,9 +147,8 @@ def paired_latency(
         for label in labels:
             for i in range(min(warmup, len(queries))):
                 searches[label](queries[i : i + 1], k, 1)
-        for b, first in enumerate(range(0, n, block)):
-            for j in range(len(labels)):
-                label = labels[(b + j) % len(labels)]
+        for first in range(0, n, block):
+            for label in labels:
                 for i in range(first, min(first + block, n)):
                     t0 = time.perf_counter()
                     searches[label](queries[i : i + 1], k, 1)
