@@ -635,8 +635,15 @@ _UNIT_SCALES: dict[str, tuple[tuple[str, float], ...]] = {
                  ("weeks?", 604800.0), ("months?", 2629800.0), ("years?", 31557600.0), ("decades?", 315576000.0),
                  ("centur(?:y|ies)", 3155760000.0)),
 }
-_UNITS = {kind: re.compile(r"(?<![a-z])(?:" + "|".join(p for p, _ in units) + r")(?![a-z])")
-          for kind, units in _UNIT_SCALES.items()}
+
+
+def _unit_word(pattern: str) -> re.Pattern[str]:
+    """``pattern`` as a whole word, also right after a figure ("10km")."""
+    return re.compile(rf"(?<![a-z])(?:{pattern})(?![a-z])")
+
+
+_UNIT_WORDS = {kind: tuple((_unit_word(p), scale) for p, scale in units) for kind, units in _UNIT_SCALES.items()}
+_UNITS = {kind: _unit_word("|".join(p for p, _ in units)) for kind, units in _UNIT_SCALES.items()}
 # How far apart two conversions of one value may be: a converted length is rounded ("32 km (20 miles)" is 19.9
 # miles); durations convert exactly but for a month's or a year's days ("30 days" and "1 month")
 CONVERSION_TOLERANCE = {"length": 0.1, "duration": 0.02}
@@ -661,8 +668,7 @@ def _in_base_unit(text: str, kind: str) -> tuple[float, float] | None:
     if _RATE_OR_AREA.search(t) or any(pattern.search(t) for other, pattern in _UNITS.items() if other != kind):
         return None
     figures = _FIGURE.findall(t)
-    units = [scale for pattern, scale in _UNIT_SCALES[kind]
-             for _ in re.finditer(rf"(?<![a-z])(?:{pattern})(?![a-z])", t)]
+    units = [scale for word, scale in _UNIT_WORDS[kind] for _ in word.finditer(t)]
     if len(figures) != 1 or len(units) != 1:
         return None
     number, scale_word = figures[0]

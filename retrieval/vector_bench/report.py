@@ -128,10 +128,11 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         a = sm["auto"]
         lines.append(f"- auto choice (choose_index_spec(n, 0.95)): {json.dumps(a['spec'])}"
                      + (f": recall {a['recall@k']:.4f}, p50 {a['p50_ms_1t']:.3f} ms" if a["measured"] else ""))
-        paired = sm.get("paired_exact_vs_auto")
-        for t in (paired or {}).get("timings", ()):
-            label, how = paired["label"], ("query by query, caches cold" if t["block"] == 1 else
-                                           f"in blocks of {t['block']} queries, caches warm")
+        paired = sm.get("paired_exact_vs_auto") or {}
+        for t in paired.get("timings", ()):
+            label = paired["label"]
+            how = ("query by query, caches cold" if t["block"] == 1
+                   else f"in blocks of {t['block']} queries, caches warm")
             lines.append(f"- exact vs auto choice timed side by side ({t['queries']} queries, one thread, {how}): "
                          f"flat p50 {t['p50_ms'][t['reference']]:.3f} ms, {label} p50 {t['p50_ms'][label]:.3f} ms, "
                          f"median per-query speedup {t['median_speedup'][label]:.1f}x")
