@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl")
 # Bumped whenever the content rules change, so indexes built under older rules are rebuilt.
-INGEST_RULES_VERSION = 6
+INGEST_RULES_VERSION = 7
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
@@ -233,28 +233,31 @@ def find_content_spans(text: str, title_span: tuple[int, int] | None = None) -> 
 
     A paragraph (``paragraph_spans``: a line, or the lines of hard-wrapped text that wrapping broke) is dropped
     when its shape is that of page furniture (too short, unpunctuated and short, a short bullet, a URL line); inside
-    kept paragraphs, sentences that address the reader outside quotes (appeals) are dropped. The headline's
-    paragraph is kept even though it is unpunctuated.
+    kept paragraphs, sentences that address the reader outside quotes (appeals) are dropped, and the whole
+    paragraph when at least two of its sentences, and half, are appeals. Content that belongs to an appeal block
+    goes with it (``_goes_with_appeal``). The headline's paragraph is always kept.
     """
-    # Units in reading order: (start, end, kind) with kind "content", "furniture" or "appeal" (addresses the
-    # reader). A content sentence between two appeals is part of the same appeal block ("The Independent is
-    # trusted by ...") and goes with it; furniture alone does not pull content out.
+    # Units in reading order: (start, end, kind) with kind "title", "content", "furniture" or "appeal" (addresses
+    # the reader).
     units: list[tuple[int, int, str]] = []
     for a, b in paragraph_spans(text):
         line = text[a:b]
         if title_span is not None and a <= title_span[0] and title_span[1] <= b:
-            units.append((a, b, "content"))
+            units.append((a, b, "title"))
         elif _is_structural_boilerplate(line):
             units.append((a, b, "appeal" if _addresses_reader(line) else "furniture"))
         else:
-            units.extend(
-                (s, e, "appeal" if _addresses_reader(text[s:e]) else "content")
-                for s, e in split_rough_sentences(text, a, b)
-            )
+            sentences = [(s, e, "appeal" if _addresses_reader(text[s:e]) else "content")
+                         for s, e in split_rough_sentences(text, a, b)]
+            appeals = sum(kind == "appeal" for _s, _e, kind in sentences)
+            if appeals >= 2 and 2 * appeals >= len(sentences):
+                # a paragraph that mostly addresses the reader is a notice as a whole ("Privacy Notice: Newsletters
+                # may contain ... For more information see our Privacy Policy. We use ...")
+                sentences = [(s, e, "appeal") for s, e, _kind in sentences]
+            units.extend(sentences)
     kept = [
-        (a, b)
-        for i, (a, b, kind) in enumerate(units)
-        if kind == "content" and not (0 < i < len(units) - 1 and units[i - 1][2] == units[i + 1][2] == "appeal")
+        (a, b) for i, (a, b, kind) in enumerate(units)
+        if kind == "title" or (kind == "content" and not _goes_with_appeal(text, units, i))
     ]
     merged: list[tuple[int, int]] = []
     for a, b in kept:
@@ -263,6 +266,19 @@ def find_content_spans(text: str, title_span: tuple[int, int] | None = None) -> 
         else:
             merged.append((a, b))
     return tuple(merged)
+
+
+def _goes_with_appeal(text: str, units: list[tuple[int, int, str]], i: int) -> bool:
+    """A content unit that belongs to the appeal block around it: one between two appeals ("The Independent is
+    trusted by ..."), or an unpunctuated line between page furniture and an appeal, as a newsletter's tagline sits
+    between its "Sign up" line and its privacy notice. Furniture alone never pulls content out."""
+    if not 0 < i < len(units) - 1:
+        return False
+    before, after = units[i - 1][2], units[i + 1][2]
+    if before == after == "appeal":
+        return True
+    a, b, _kind = units[i]
+    return {before, after} == {"appeal", "furniture"} and not _TERMINAL.search(text[a:b])
 
 
 _DATEISH = re.compile(r"^[\W\d_]*(?:\d{1,2}\s+\w+,?\s+\d{4}|\w+\s+\d{1,2},?\s+\d{4})[\W\d_]*$")

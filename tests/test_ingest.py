@@ -61,6 +61,47 @@ def test_general_rules_on_unseen_furniture() -> None:
     assert "example.com" not in content
 
 
+_NEWSLETTER_BLOCK = (
+    "Tens of thousands of people marched through Valencia on Saturday to demand the regional leader's resignation.\n"
+    "Sign up to This is Europe\n"
+    "Free weekly newsletter\n"
+    "The most pressing stories and debates for Europeans from identity to economics to the environment\n"
+    "Privacy Notice: Newsletters may contain info about charities, online ads, and content funded by outside "
+    "parties. For more information see our Privacy Policy. We use Google reCaptcha to protect our website.\n"
+    "after newsletter promotion\n"
+    "The Spanish government has approved an aid package worth 10.6bn euros for those affected.\n"
+)
+
+
+def test_a_newsletter_block_goes_whole() -> None:
+    """A paragraph that mostly addresses the reader goes whole, and so does the unpunctuated tagline between the
+    block's furniture and its appeal; the prose around the block stays."""
+    content = _content(_NEWSLETTER_BLOCK)
+    assert "marched through Valencia" in content and "aid package" in content
+    assert "Privacy Notice" not in content and "most pressing stories" not in content
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        # one appeal sentence in three is not a notice: the paragraph's other sentences stay
+        ("The army said 40 soldiers died. Officials gave no figure. Read our live coverage of the war here.\n",
+         ("40 soldiers died", "Officials gave no figure")),
+        # punctuated prose between a subheading and an appeal is the article's, not the appeal's
+        ("Rescue efforts\nSoldiers searched the ravine for the missing on Tuesday, officials said.\n"
+         "Please support our journalism by donating today, we need your help to keep going.\n",
+         ("searched the ravine",)),
+        # an unpunctuated line with furniture on both sides is left to the furniture rule (kept at this length)
+        ("Share\nThe most pressing stories and debates for Europeans from identity to economics to the environment\n"
+         "Advertisement\n", ("most pressing stories",)),
+    ],
+)
+def test_prose_next_to_an_appeal_stays(text: str, kept: tuple[str, ...]) -> None:
+    content = _content(text)
+    assert all(k in content for k in kept), content
+    assert "our" not in content.split() and "we" not in content.split()
+
+
 def _wrapped(text: str, width: int, between: str) -> str:
     import textwrap
 
