@@ -172,6 +172,27 @@ def test_overlapping_readings_of_one_mention_pool_into_its_most_probable_text() 
     assert len(pooled[0].mentions) == 1  # one mention, cited once
 
 
+@pytest.mark.parametrize(("monday_score", "named"), [(8.2, "Friday"), (7.5, "Monday and ended on Friday")])
+def test_a_span_spliced_from_two_readings_gives_way_to_the_better_one(monday_score: float, named: str) -> None:
+    """The reader scores starts and ends apart, so its best span can run from one answer to another; when both ends
+    are read on their own with at least SPLICE_SHARE of its probability, the group is named by the better end."""
+    from retrieval.reader_answer import SPLICE_SHARE
+
+    text = "The talks began on Monday and ended on Friday."
+    m0, f0 = text.index("Monday"), text.index("Friday")
+    hits = [_hit(0, "a", text, 1)]
+    spans = [
+        ReaderSpan(0, m0, f0 + 6, text[m0 : f0 + 6], score=9.0, null_score=0.0),
+        ReaderSpan(0, f0, f0 + 6, "Friday", score=8.5, null_score=0.0),
+        ReaderSpan(0, m0, m0 + 6, "Monday", score=monday_score, null_score=0.0),
+    ]
+    assert (math.exp(monday_score - 9.0) >= SPLICE_SHARE) == (named == "Friday")
+    rows = reader_rows("When did the talks end?", hits, spans, IDF)
+    pooled = select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0, pool_overlapping=True))
+    assert len(pooled) == 1 and pooled[0].text == named
+    assert pooled[0].mentions[0].citation.text == named
+
+
 def test_a_pooled_mention_can_be_named_by_its_reading_of_the_asked_for_kind() -> None:
     from retrieval.types import Candidate
 
