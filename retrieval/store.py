@@ -143,17 +143,37 @@ def verify_files(directory: Path, manifest: dict[str, Any], names: list[str] | N
             raise IndexCorrupt(f"{path} is damaged (checksum mismatch)")
 
 
+def _sha256_or_none(path: Path) -> str | None:
+    """A file's sha256, or None when it cannot be read (ingest skips it, and so does the index)."""
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
+
+
+# File times come from a coarse kernel clock (a few ms a tick): a file changed within this long of its
+# fingerprint could change again in the same tick unseen, so it is always hashed ("racily clean", as git says).
+RACY_NS = 2_000_000_000
+
+
 def corpus_fingerprint(files: dict[str, Path]) -> dict[str, dict[str, Any]]:
-    """sha256, size and mtime of each corpus file (relative name -> entry)."""
+    """sha256, size, mtime and ctime of each corpus file (relative name -> entry); sha256 None for a file that
+    cannot be read; ``racy`` for a file changed just before it was fingerprinted."""
     out = {}
     for rel, path in sorted(files.items()):
         st = path.stat()
-        out[rel] = {"sha256": file_sha256(path), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+        out[rel] = {"sha256": _sha256_or_none(path), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns,
+                    "ctime_ns": st.st_ctime_ns}
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS:
+            out[rel]["racy"] = True
     return out
 
 
 def corpus_changed(recorded: dict[str, dict[str, Any]], files: dict[str, Path]) -> bool:
-    """True when files were added, removed or changed; size+mtime first, hashing only when they differ."""
+    """True when files were added, removed or changed; size, mtime and ctime first, hashing only when they differ.
+
+    An edit that keeps the size and puts the old mtime back (``touch -r``, some sync tools) still changes the
+    ctime, which no user call can set; so does a change of permissions that makes an unreadable file readable."""
     if set(recorded) != set(files):
         return True
     for rel, path in files.items():
@@ -164,7 +184,9 @@ def corpus_changed(recorded: dict[str, dict[str, Any]], files: dict[str, Path]) 
         entry = recorded[rel]
         if st.st_size != entry.get("bytes"):
             return True
-        if st.st_mtime_ns != entry.get("mtime_ns") and file_sha256(path) != entry.get("sha256"):
+        same_times = (st.st_mtime_ns == entry.get("mtime_ns") and st.st_ctime_ns == entry.get("ctime_ns")
+                      and not entry.get("racy"))
+        if not same_times and _sha256_or_none(path) != entry.get("sha256"):
             return True
     return False
 
