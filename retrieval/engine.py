@@ -48,6 +48,10 @@ __all__ = [
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
 
+# The least weight a question keyword has (``Engine.idf``): positive, and far below any idf of a real corpus.
+MIN_KEYWORD_WEIGHT = 1e-3
+
+
 @dataclass(frozen=True)
 class BuildConfig:
     """Everything that shapes an index; recorded in its manifest."""
@@ -353,8 +357,13 @@ class Engine:
 
     @property
     def idf(self) -> dict[str, float]:
+        """Each term's BM25 idf as a keyword weight, at least ``MIN_KEYWORD_WEIGHT``. BM25's idf is negative for a
+        term in more than half the passages, and in a corpus of one or two passages that is every term: the
+        question's words would weigh nothing (or less), and a one-article corpus would read as off topic for every
+        question. Above a handful of passages the floor changes no weight (rank_bm25's epsilon rule lifts negative
+        idf to a share of the mean, which is positive there)."""
         if self._idf is None:
-            self._idf = self.bm25.idf_map()
+            self._idf = {t: max(v, MIN_KEYWORD_WEIGHT) for t, v in self.bm25.idf_map().items()}
         return self._idf
 
     @property

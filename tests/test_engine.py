@@ -300,3 +300,24 @@ def test_a_hard_wrapped_copy_of_the_seeds_answers_like_the_seeds(seeds_dir: Path
         assert text[c.sentence_start : c.sentence_end] == c.sentence and "\n" in c.sentence  # wrapped, kept exact
     across = engine.ask("when were talks on reintegrating the breakaway territory to be held?")
     assert across.text is not None and "Thursday" in across.text
+
+
+def test_a_one_article_corpus_is_not_off_topic_to_its_own_questions(tmp_path: Path) -> None:
+    """With one passage BM25's idf is negative for every word, so the question's words weighed nothing and the
+    off-topic gate's keyword exception never applied: every question to a one-article corpus was "off topic"."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "bridge.txt").write_text(
+        "Harbour bridge reopens after three-year repair\n\n"
+        "The Tamar Harbour Bridge reopened to traffic on Monday after a three-year repair programme that cost 412 "
+        "million pounds, officials said.\n\n"
+        "The contractor, Halvorsen Civil, employed roughly 650 workers on the project at its peak.\n",
+        encoding="utf-8",
+    )
+    engine = Engine.build(corpus, tmp_path / "index")
+    assert len(engine.passages) == 1 and max(engine.bm25.idf_map().values()) < 0
+    assert min(engine.idf.values()) > 0
+    answer = engine.ask("who was the contractor?")
+    assert answer.abstain_reason != "off_topic"
+    assert answer.text == "Halvorsen Civil"
+    assert engine.ask("who won the 2022 FIFA World Cup?").abstain_reason == "off_topic"
