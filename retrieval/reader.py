@@ -7,6 +7,7 @@ model's start/end logits give the best span per window; the [CLS] logits give th
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,13 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     or full stop (not an abbreviation's: "p.m.", "U.S."), a closing quote or bracket it never opened, an opening one
     it never closes. Wordpiece spans often take these along ("Azerbaijan's internal affair\".") and as often stop
     one token short of an abbreviation's last full stop ("1 p.m" for "1 p.m."), which is put back, or of the quote
-    they opened inside ("mistaken them for \u201cillegal groups" for "... groups.\u201d"), which is closed."""
+    they opened inside ("mistaken them for \u201cillegal groups" for "... groups.\u201d"), which is closed. A span
+    never splits a letter from its combining marks: the tokenizer strips accents, so in decomposed (NFD) text its
+    offsets stop before a final "\u0301" ("Socie\u0301te" for "Socie\u0301te\u0301")."""
+    while end < len(text) and unicodedata.combining(text[end]):
+        end += 1
+    while 0 < start < end and unicodedata.combining(text[start]):
+        start -= 1
     words = text[start:end].split()
     if (
         words and end < len(text) and text[end] == "."

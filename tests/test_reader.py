@@ -57,6 +57,19 @@ def test_trim_span_completes_a_cut_abbreviation(text: str, span: str, expected: 
     assert text[a:b] == expected
 
 
+def test_trim_span_keeps_a_letter_with_its_combining_marks() -> None:
+    """Decomposed (NFD) text: the tokenizer strips accents, so its offsets stop before a final combining mark."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFD", "Anna Müller succeeded René Société as director.")
+    name = unicodedata.normalize("NFD", "René Société")
+    start = text.index(name)
+    assert trim_span(text, start, start + len(name) - 1) == (start, start + len(name))  # "...te" + U+0301 put back
+    assert trim_span(text, start + 1, start + len(name)) == (start + 1, start + len(name))  # a letter start stays
+    accent = text.index("\u0301")
+    assert trim_span(text, accent, start + len(name))[0] == accent - 1  # never starts on a mark
+
+
 @pytest.mark.parametrize(
     ("text", "span", "expected"),
     [
