@@ -77,6 +77,17 @@ _ABBREV = re.compile(
     r"Jul|Aug|Sep|Sept|Oct|Nov|Dec|U\.S|U\.N|U\.K|E\.U|a\.m|p\.m|e\.g|i\.e)|\b[A-Z])\.[\"'”’)\]]*$"
 )
 
+# A photo caption ends with its credit: "(AP Photo/Petros Giannakouris, File)", "Photo: Marco Rossi/Reuters". Its
+# facts are the picture's (often a file photo from another day), not the article's.
+_CREDIT_AT_END = re.compile(
+    r"(?:\([^()]*\b(?:photo|photograph|image|picture)s?\b[^()]*\)"
+    r"|\b(?:photo|photograph|image|picture)s?(?:\s+credit)?\s*:[^.:()]{1,60})\s*$",
+    re.IGNORECASE,
+)
+# A copyright notice: "Copyright 2024 The Associated Press. All rights reserved." (a year after the mark, or the
+# reservation; "Copyright law protects ..." is prose).
+_COPYRIGHT = re.compile(r"^\W*(?:©|\(c\)|copyright\b)\s*(?:©\s*)?\d{4}|\ball rights reserved\b", re.IGNORECASE)
+
 MIN_CONTENT_WORDS = 5
 MIN_UNPUNCTUATED_WORDS = 15
 MAX_BULLET_NAV_WORDS = 6
@@ -111,7 +122,10 @@ def _words(text: str) -> list[str]:
 
 
 def _is_structural_boilerplate(line: str) -> bool:
-    """Menus, datelines, headings, bullet navigation, source/URL lines, photo credits."""
+    """Menus, datelines, headings, bullet navigation, source/URL lines, photo credits, captions that carry their
+    credit, copyright notices."""
+    if _CREDIT_AT_END.search(line) or _COPYRIGHT.search(line):
+        return True
     words = _words(_URL.sub(" ", line))
     if len(words) < MIN_CONTENT_WORDS:
         return True
@@ -313,6 +327,17 @@ def _short_title(text: str, paragraphs: list[tuple[int, int]]) -> tuple[str, tup
     return (_shorten(line), (a, b)) if named <= {w.lower() for w in body_words} else None
 
 
+def _reads_as_headline(line: str) -> bool:
+    """Five words or more, and not a dateline, a URL line, a menu ("Home | News | World | Sport | Weather"), a
+    cookie or newsletter notice (it addresses the reader) or a captioned photo credit."""
+    parts = [p for p in line.split("|") if p.strip()]
+    menu = len(parts) >= 3 and all(len(_words(p)) <= 3 for p in parts)
+    return (
+        len(_words(line)) >= MIN_CONTENT_WORDS and not _DATEISH.match(line) and not _URL.search(line) and not menu
+        and not _addresses_reader(line) and not _CREDIT_AT_END.search(line) and not _COPYRIGHT.search(line)
+    )
+
+
 def guess_title(text: str) -> tuple[str, tuple[int, int] | None]:
     """The headline: a Markdown heading or a short title line opening the file (``_short_title``), else the first
     non-empty paragraph that reads like one (five or more words, not a dateline).
@@ -328,7 +353,7 @@ def guess_title(text: str) -> tuple[str, tuple[int, int] | None]:
         line = text[a:b]
         if first is None:
             first = (a, b)
-        if len(_words(line)) >= MIN_CONTENT_WORDS and not _DATEISH.match(line) and not _URL.search(line):
+        if _reads_as_headline(line):
             first_line = line.splitlines()[0]
             if len(line) > _TITLE_CHARS and first_line != line:
                 b = a + len(first_line.rstrip())

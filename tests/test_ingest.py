@@ -102,6 +102,41 @@ def test_prose_next_to_an_appeal_stays(text: str, kept: tuple[str, ...]) -> None
     assert "our" not in content.split() and "we" not in content.split()
 
 
+_PAGE_WITH_CREDITS = (
+    "We use cookies to improve your experience on our site. By continuing to browse, you agree to our use of cookies.\n"
+    "Home | News | World | Business | Sport | Weather\n"
+    "Wildfire destroys 300 homes in Greek island village\n"
+    "FILE - Firefighters battle a blaze near the village of Vati on the island of Rhodes, Greece, July 23, 2023. "
+    "(AP Photo/Petros Giannakouris, File)\n"
+    "A wildfire fanned by strong winds destroyed about 300 homes on the Greek island of Evia on Wednesday.\n"
+    "Rescue workers evacuate residents in Limni on Wednesday afternoon near the harbour. Photo: Marco Rossi/Reuters\n"
+    "Copyright 2024 The Associated Press. All rights reserved. This material may not be published or broadcast.\n"
+)
+
+
+def test_captions_with_their_credit_and_copyright_notices_are_furniture() -> None:
+    """A caption's facts are its picture's (a file photo from another day answered "when?" with July 23, 2023)."""
+    title, span = guess_title(_PAGE_WITH_CREDITS)
+    assert title == "Wildfire destroys 300 homes in Greek island village"  # not the cookie notice, not the menu
+    content = " | ".join(_PAGE_WITH_CREDITS[a:b] for a, b in find_content_spans(_PAGE_WITH_CREDITS, span))
+    assert "destroyed about 300 homes" in content and "Wildfire destroys" in content
+    for gone in ("cookies", "Home | News", "July 23, 2023", "Marco Rossi", "Associated Press"):
+        assert gone not in content, gone
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        "Copyright law protects the expression of ideas, not the ideas themselves, in most of the world.",
+        "The photo, taken in 1936, shows the crowd in front of the stadium before the opening ceremony.",
+        "Turnout was 64% (up from 58%), the commission said on Monday in its final report of the count.",
+    ],
+)
+def test_prose_about_copyright_or_photos_stays(paragraph: str) -> None:
+    assert find_content_spans(paragraph) == ((0, len(paragraph)),)
+    assert guess_title(paragraph)[0] == paragraph
+
+
 def _wrapped(text: str, width: int, between: str) -> str:
     import textwrap
 
