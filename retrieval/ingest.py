@@ -254,10 +254,14 @@ def find_content_spans(text: str, title_span: tuple[int, int] | None = None) -> 
     # Units in reading order: (start, end, kind) with kind "title", "content", "furniture" or "appeal" (addresses
     # the reader).
     units: list[tuple[int, int, str]] = []
-    for a, b in paragraph_spans(text):
+    paragraphs = paragraph_spans(text)
+    turns = _interview_turns(text, paragraphs)
+    for k, (a, b) in enumerate(paragraphs):
         line = text[a:b]
         if title_span is not None and a <= title_span[0] and title_span[1] <= b:
             units.append((a, b, "title"))
+        elif k in turns:  # a question put to "you" and its answer in the first person are the interview itself
+            units.append((a, b, "content"))
         elif _is_structural_boilerplate(line):
             units.append((a, b, "appeal" if _addresses_reader(line) else "furniture"))
         else:
@@ -280,6 +284,31 @@ def find_content_spans(text: str, title_span: tuple[int, int] | None = None) -> 
         else:
             merged.append((a, b))
     return tuple(merged)
+
+
+_QA_LABEL = re.compile(r"^\W*(?:q|a|question|answer)\s*:\s", re.IGNORECASE)
+_ENDS_AS_QUESTION = re.compile(r"\?[\"'”’)\]]*\s*$")
+MAX_INTERVIEW_QUESTION_WORDS = 40
+
+
+def _interview_turns(text: str, paragraphs: list[tuple[int, int]]) -> set[int]:
+    """Indexes of the paragraphs that are an interview's turns: its questions (labelled "Q:", or a paragraph of at
+    most 40 words ending with "?") and the paragraph answering each (the next one, or one labelled "A:"). Only in a
+    text with two questions at least that ask "you" something (or are labelled): one question to the reader is a
+    prompt ("Got a story? Email us"), not an interview."""
+    def asks(k: int, of_you: bool) -> bool:
+        line = text[paragraphs[k][0] : paragraphs[k][1]]
+        if _QA_LABEL.match(line) and line.lstrip(" \t\"'“‘(").lower().startswith("q"):
+            return True
+        return (bool(_ENDS_AS_QUESTION.search(line)) and len(_words(line)) <= MAX_INTERVIEW_QUESTION_WORDS
+                and (bool(_ADDRESS.search(line)) or not of_you))
+
+    if sum(asks(k, of_you=True) for k in range(len(paragraphs))) < 2:
+        return set()
+    questions = [k for k in range(len(paragraphs)) if asks(k, of_you=False)]  # then "Why is it retreating?" too
+    answers = {k + 1 for k in questions if k + 1 < len(paragraphs) and k + 1 not in questions}
+    labelled = {k for k, (a, b) in enumerate(paragraphs) if _QA_LABEL.match(text[a:b])}
+    return set(questions) | answers | labelled
 
 
 def _goes_with_appeal(text: str, units: list[tuple[int, int, str]], i: int) -> bool:

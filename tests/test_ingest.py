@@ -137,6 +137,44 @@ def test_prose_about_copyright_or_photos_stays(paragraph: str) -> None:
     assert guess_title(paragraph)[0] == paragraph
 
 
+_INTERVIEW = (
+    "A conversation with glaciologist Ingrid Holm about the Jostedal glacier\n"
+    "Ingrid Holm has spent 25 years measuring the retreat of the Jostedal glacier in western Norway.\n"
+    "What did your latest measurements show?\n"
+    "The glacier lost 42 metres of length last year. That is the biggest retreat since we started measuring.\n"
+    "Why is it retreating so fast?\n"
+    "Mostly because summers are warmer. We also had very little snow in the winter of 2022.\n"
+    "How do you take the measurements?\n"
+    "We walk to the front of the glacier every October with a GPS receiver.\n"
+)
+
+
+@pytest.mark.parametrize("labelled", [False, True])
+def test_an_interview_keeps_its_questions_and_first_person_answers(labelled: bool) -> None:
+    """Questions put to "you" and answers in the first person are the interview, not a publisher's appeal (its
+    answers were dropped, and "how many metres did the glacier lose?" abstained)."""
+    text = _INTERVIEW
+    if labelled:
+        lines = text.splitlines()
+        text = "\n".join(lines[:2] + [("Q: " if k % 2 == 0 else "A: ") + line for k, line in enumerate(lines[2:])])
+    content = _content(text)
+    for kept in ("lost 42 metres", "since we started measuring", "We also had very little snow",
+                 "How do you take the measurements?", "We walk to the front"):
+        assert kept in content, kept
+
+
+def test_one_question_to_the_reader_is_a_prompt_not_an_interview() -> None:
+    text = (
+        "Storm closes schools across the county for a second day on Tuesday\n"
+        "Schools across the county stayed closed on Tuesday after the storm brought down power lines.\n"
+        "Were you affected by the storm?\n"
+        "We would like to hear from you. Send us your photos and stories via our form.\n"
+    )
+    content = _content(text)
+    assert "stayed closed on Tuesday" in content
+    assert "hear from you" not in content and "Send us" not in content
+
+
 def _wrapped(text: str, width: int, between: str) -> str:
     import textwrap
 
