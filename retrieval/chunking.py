@@ -6,12 +6,13 @@ become the stored answer candidates, so the query path never loads it.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from retrieval.ingest import split_rough_sentences
+from retrieval.ingest import paragraph_spans, split_rough_sentences
 from retrieval.types import Candidate, Document, Passage
 
 __all__ = [
@@ -108,7 +109,9 @@ def annotate_documents(
     if config.splitter == "rules":
         out = []
         for doc in documents:
-            sents = [s for a, b in doc.content_spans for s in split_rough_sentences(doc.text, a, b)]
+            bounds = _ParagraphBounds(doc.text)
+            sents = [s for a, b in doc.content_spans for p0, p1 in bounds.split(a, b)
+                     for s in split_rough_sentences(doc.text, p0, p1)]
             out.append(DocumentAnnotation(tuple(sents), ()))
             if progress:
                 progress(1)
@@ -120,12 +123,21 @@ def annotate_documents(
     sentences: list[list[tuple[int, int]]] = [[] for _ in documents]
     candidates: list[list[Candidate]] = [[] for _ in documents]
     texts = (documents[i].text[a:b] for i, a, b in segments)
+    bounds: dict[int, _ParagraphBounds] = {}
     done_docs = -1
     for (i, a, _b), sdoc in zip(segments, nlp.pipe(texts, batch_size=64)):
+        if i not in bounds:
+            bounds = {i: _ParagraphBounds(documents[i].text)}  # one document's at a time
         for sent in sdoc.sents:
-            # spaCy may not split glued sentences ("difference.Azerbaijan"): refine with the rule splitter.
-            for s, e in split_rough_sentences(documents[i].text, a + sent.start_char, a + sent.end_char):
-                sentences[i].append((s, e))
+            # A sentence never crosses a paragraph break (a headline without a full stop ran into its dateline and
+            # lead), and spaCy may not split glued sentences ("difference.Azerbaijan"): the rule splitter refines.
+            for p0, p1 in bounds[i].split(a + sent.start_char, a + sent.end_char):
+                for s, e in split_rough_sentences(documents[i].text, p0, p1):
+                    glued = sentences[i] and sentences[i][-1][1] == s
+                    if glued and not any(ch.isalnum() for ch in documents[i].text[s:e]):
+                        sentences[i][-1] = (sentences[i][-1][0], e)  # a closing quote spaCy left to the next
+                    else:
+                        sentences[i].append((s, e))
         if config.candidates:
             candidates[i].extend(_candidates_from_spacy(sdoc, a))
         if progress and i != done_docs:
@@ -134,6 +146,26 @@ def annotate_documents(
     if progress and done_docs < len(documents) - 1:
         progress(len(documents) - 1 - done_docs)
     return [DocumentAnnotation(tuple(s), tuple(c)) for s, c in zip(sentences, candidates)]
+
+
+class _ParagraphBounds:
+    """A document's paragraphs (``ingest.paragraph_spans``: a line, or the lines hard wrapping broke), to cut a
+    range of it at every paragraph break."""
+
+    def __init__(self, text: str) -> None:
+        self.spans = paragraph_spans(text)
+        self.starts = [a for a, _b in self.spans]
+
+    def split(self, start: int, end: int) -> list[tuple[int, int]]:
+        """``[start, end)`` cut into its parts inside each paragraph; whole when it touches none (not expected)."""
+        k = max(bisect.bisect_right(self.starts, start) - 1, 0)
+        out = []
+        while k < len(self.spans) and self.spans[k][0] < end:
+            a, b = max(start, self.spans[k][0]), min(end, self.spans[k][1])
+            if b > a:
+                out.append((a, b))
+            k += 1
+        return out or [(start, end)]
 
 
 def _split_long_sentence(text: str, start: int, end: int, max_words: int) -> list[tuple[int, int]]:

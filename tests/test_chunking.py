@@ -53,6 +53,25 @@ def test_long_unpunctuated_text_is_cut_below_the_hard_limit() -> None:
     assert " ".join(p.text for p in passages) == text
 
 
+@pytest.mark.parametrize("splitter", ["spacy", "rules"])
+def test_a_sentence_never_crosses_a_paragraph_break(splitter: str) -> None:
+    """A headline without a full stop ran into its dateline and lead as one "sentence" (a citation's sentence
+    was the headline, a blank line and the lead); a closing quote stays with its sentence."""
+    text = (
+        "Volcano erupts on remote island\n\n"
+        "REYKJAVIK, Iceland \u2014 A volcano on the island of Grimsey erupted early on Saturday, the office said.\n\n"
+        "The mayor said the town had been restored \u201cwith an iron fist.\u201d\n\n"
+        "About 300 residents were evacuated by ferry overnight."
+    )
+    doc = Document("d", "t", text, "d.txt", ((0, len(text)),))
+    (ann,) = annotate_documents([doc], ChunkerConfig(splitter=splitter, candidates=False))
+    sentences = [text[a:b] for a, b in ann.sentences]
+    assert sentences[0] == "Volcano erupts on remote island"
+    assert sentences[1].startswith("REYKJAVIK") and sentences[1].endswith("the office said.")
+    assert "The mayor said the town had been restored \u201cwith an iron fist.\u201d" in sentences
+    assert all("\n\n" not in s for s in sentences) and sentences[-1].startswith("About 300")
+
+
 def test_overlap_repeats_sentences() -> None:
     text = " ".join(f"Sentence number {i} is here with words." for i in range(40))
     doc = Document("d", "t", text, "d.txt", ((0, len(text)),))
