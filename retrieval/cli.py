@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -72,6 +73,12 @@ def _index_error_line(exc: Exception, corpus: Path, index: Path) -> str:
 
     if isinstance(exc, IndexTooNew):
         return str(exc)
+    from retrieval.store import IndexError_, check_index_target
+
+    try:
+        check_index_target(index)
+    except IndexError_:  # a file, or a folder of something else: a build would refuse it, so suggest none
+        return f"{exc}; {index} holds something other than an ask-engine index: choose another --index"
     return f"{exc}; rebuild with: ask-engine build --corpus {shlex.quote(str(corpus))} --index {shlex.quote(str(index))}"
 
 
@@ -130,11 +137,18 @@ def _build(corpus: Path, index: Path, quiet: bool, reason: str, config: BuildCon
         counts = engine.manifest["counts"]
         err.print(
             f"indexed {counts['documents']} documents, {counts['passages']} passages"
-            + (f"; skipped {len(report.skipped)} file(s)" if report.skipped else "")
+            + (f"; skipped {_skipped_summary([name for name, _why in report.skipped])}" if report.skipped else "")
         )
         for name, why in report.skipped:
             err.print(f"  [yellow]skipped[/] {escape(name)}: {escape(why)}", soft_wrap=True)
     return engine
+
+
+def _skipped_summary(names: list[str]) -> str:
+    """ "2 file(s) and 7 JSONL record(s)": a JSONL line is reported as ``file.jsonl:LINE``."""
+    records = sum(bool(re.search(r"\.jsonl:\d+$", n)) for n in names)
+    parts = [f"{len(names) - records} file(s)"] if len(names) > records else []
+    return " and ".join([*parts, *([f"{records} JSONL record(s)"] if records else [])])
 
 
 def recorded_corpus(index: Path) -> Path | None:

@@ -34,6 +34,7 @@ __all__ = [
     "IndexTooNew",
     "atomic_index_dir",
     "build_lock",
+    "check_index_target",
     "corpus_fingerprint",
     "corpus_changed",
     "manifest_checksum",
@@ -208,7 +209,7 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _check_target(target: Path) -> None:
+def check_index_target(target: Path) -> None:
     """Refuse to replace anything at ``target`` that is not an ask-engine index (never move a user's folder)."""
     if target.is_symlink() or not target.exists():
         return
@@ -228,7 +229,7 @@ def atomic_index_dir(target: Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _check_target(target)
+    check_index_target(target)
     current = os.readlink(target) if target.is_symlink() else None
     for stale in _siblings(target, "link"):
         stale.unlink(missing_ok=True)
@@ -242,7 +243,7 @@ def atomic_index_dir(target: Path) -> Iterator[Path]:
         link = target.parent / f".{target.name}.link-{uuid.uuid4().hex[:8]}"
         os.symlink(version.name, link)
         if target.exists() and not target.is_symlink():
-            _check_target(target)
+            check_index_target(target)
             if any(target.iterdir()):  # an index of the old layout (a plain folder): moved aside, then removed
                 os.rename(target, target.parent / f".{target.name}.v-legacy-{uuid.uuid4().hex[:8]}")
             else:
@@ -273,7 +274,7 @@ def build_lock(target: Path, wait: bool = True, on_wait: Any = None) -> Iterator
     """Serialise builders of one index: an exclusive ``flock`` on a sibling lock file (released if killed)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _check_target(target)
+    check_index_target(target)
     lock_path = target.parent / f".{target.name}.lock"
     fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
     try:

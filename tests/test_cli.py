@@ -136,17 +136,28 @@ def test_ask_and_search_turn_corpus_and_index_problems_into_one_error_line(comma
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("Talks on the future of the region were held in Yevlakh on Thursday afternoon.\n")
-    not_an_index = tmp_path / "my notes"  # a space: the repair command must still copy and paste
+    not_an_index = tmp_path / "my notes"
     not_an_index.mkdir()
     (not_an_index / "keep.txt").write_text("keep me")
     foreign = runner.invoke(app, [*args, "--corpus", str(corpus), "--index", str(not_an_index)])
-    for result, needle in ((missing, "does not exist"), (foreign, "rebuild with: ask-engine build")):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me too")
+    file_index = runner.invoke(app, [*args, "--corpus", str(corpus), "--index", str(a_file)])
+    damaged = tmp_path / "damaged index"  # a space: the repair command must still copy and paste
+    assert runner.invoke(admin_app, ["build", "--corpus", str(corpus), "--index", str(damaged)]).exit_code == 0
+    (damaged / "passages.jsonl").write_text("garbage\n")
+    broken = runner.invoke(app, [*args, "--corpus", str(corpus), "--index", str(damaged)])
+    for result, needle in ((missing, "does not exist"), (foreign, "choose another --index"),
+                           (file_index, "choose another --index"), (broken, "rebuild with: ask-engine build")):
         assert result.exit_code == 1, result.output
         assert needle in result.output and "Traceback" not in result.output
-    assert (not_an_index / "keep.txt").read_text() == "keep me"
-    (line,) = [x for x in foreign.output.splitlines() if "rebuild with: " in x]
+    # a build would refuse to replace a folder or file that is not an index, so no rebuild is suggested for them
+    assert "rebuild with" not in foreign.output and "rebuild with" not in file_index.output
+    assert (not_an_index / "keep.txt").read_text() == "keep me" and a_file.read_text() == "keep me too"
+    (line,) = [x for x in broken.output.splitlines() if "rebuild with: " in x]
     command = shlex.split(line.split("rebuild with: ")[1])
-    assert command == ["ask-engine", "build", "--corpus", str(corpus), "--index", str(not_an_index)]
+    assert command == ["ask-engine", "build", "--corpus", str(corpus), "--index", str(damaged)]
+    assert runner.invoke(admin_app, command[1:]).exit_code == 0  # and the suggested repair works
 
 
 def test_admin_info_and_search(index_args: list[str]) -> None:
@@ -284,3 +295,11 @@ def test_an_index_path_under_a_file_is_one_error_line(seeds_dir: Path, tmp_path:
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert errors == [f"error: cannot read or write {blocker}: File exists"]  # after the "first run" note
     assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_the_build_summary_counts_files_and_jsonl_records_apart() -> None:
+    from retrieval.cli import _skipped_summary
+
+    assert _skipped_summary(["a.bin", "notes.txt"]) == "2 file(s)"
+    assert _skipped_summary(["docs.jsonl:3", "docs.jsonl:9"]) == "2 JSONL record(s)"
+    assert _skipped_summary(["a.bin", "docs.jsonl:3"]) == "1 file(s) and 1 JSONL record(s)"
