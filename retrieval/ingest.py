@@ -78,15 +78,27 @@ _ABBREV = re.compile(
 )
 
 # A photo caption ends with its credit: "(AP Photo/Petros Giannakouris, File)", "Photo: Marco Rossi/Reuters". Its
-# facts are the picture's (often a file photo from another day), not the article's.
+# facts are the picture's (often a file photo from another day), not the article's. Not "photo-sharing", nor a
+# question or exclamation after "the photo:".
 _CREDIT_AT_END = re.compile(
-    r"(?:\([^()]*\b(?:photo|photograph|image|picture)s?\b[^()]*\)"
-    r"|\b(?:photo|photograph|image|picture)s?(?:\s+credit)?\s*:[^.:()]{1,60})\s*$",
+    r"(?:\([^()]*\b(?:photo|photograph|image|picture)s?\b(?!-)[^()]*\)"
+    r"|\b(?:photo|photograph|image|picture)s?(?:\s+credit)?\s*:[^.:()?!]{1,60})\s*$",
     re.IGNORECASE,
 )
-# A copyright notice: "Copyright 2024 The Associated Press. All rights reserved." (a year after the mark, or the
-# reservation; "Copyright law protects ..." is prose).
-_COPYRIGHT = re.compile(r"^\W*(?:©|\(c\)|copyright\b)\s*(?:©\s*)?\d{4}|\ball rights reserved\b", re.IGNORECASE)
+# A copyright notice: a short paragraph that reserves rights in a sentence of its own ("Copyright 2024 The
+# Associated Press. All rights reserved."), or a bare mark and year with a name ("© 2024 Reuters"). Prose that
+# mentions rights, or starts with a year after the mark ("© 2024 was a record year ..."), is longer.
+_RIGHTS_RESERVED = re.compile(r"(?:^|[.!?]\s+)\W*all rights reserved\b", re.IGNORECASE)
+_COPYRIGHT_MARK = re.compile(r"^\W*(?:©|\(c\)|copyright\b)\s*(?:©\s*)?\d{4}\b", re.IGNORECASE)
+MAX_COPYRIGHT_WORDS, MAX_BARE_COPYRIGHT_WORDS = 40, 8
+
+
+def _is_copyright_notice(line: str) -> bool:
+    words = len(_words(line))
+    return (words <= MAX_COPYRIGHT_WORDS and bool(_RIGHTS_RESERVED.search(line))) or (
+        words <= MAX_BARE_COPYRIGHT_WORDS and bool(_COPYRIGHT_MARK.match(line))
+    )
+
 
 MIN_CONTENT_WORDS = 5
 MIN_UNPUNCTUATED_WORDS = 15
@@ -124,7 +136,7 @@ def _words(text: str) -> list[str]:
 def _is_structural_boilerplate(line: str) -> bool:
     """Menus, datelines, headings, bullet navigation, source/URL lines, photo credits, captions that carry their
     credit, copyright notices."""
-    if _CREDIT_AT_END.search(line) or _COPYRIGHT.search(line):
+    if _CREDIT_AT_END.search(line) or _is_copyright_notice(line):
         return True
     words = _words(_URL.sub(" ", line))
     if len(words) < MIN_CONTENT_WORDS:
@@ -248,7 +260,7 @@ def find_content_spans(text: str, title_span: tuple[int, int] | None = None) -> 
     A paragraph (``paragraph_spans``: a line, or the lines of hard-wrapped text that wrapping broke) is dropped
     when its shape is that of page furniture (too short, unpunctuated and short, a short bullet, a URL line); inside
     kept paragraphs, sentences that address the reader outside quotes (appeals) are dropped, and the whole
-    paragraph when at least two of its sentences, and half, are appeals. Content that belongs to an appeal block
+    paragraph when at least two of its sentences, and more than half, are appeals. Content that belongs to an appeal block
     goes with it (``_goes_with_appeal``). The headline's paragraph is always kept.
     """
     # Units in reading order: (start, end, kind) with kind "title", "content", "furniture" or "appeal" (addresses
@@ -260,22 +272,22 @@ def find_content_spans(text: str, title_span: tuple[int, int] | None = None) -> 
         line = text[a:b]
         if title_span is not None and a <= title_span[0] and title_span[1] <= b:
             units.append((a, b, "title"))
-        elif k in turns:  # a question put to "you" and its answer in the first person are the interview itself
-            units.append((a, b, "content"))
         elif _is_structural_boilerplate(line):
             units.append((a, b, "appeal" if _addresses_reader(line) else "furniture"))
+        elif k in turns:  # a question put to "you" and its answer in the first person are the interview itself
+            units.append((a, b, "content"))
         else:
             sentences = [(s, e, "appeal" if _addresses_reader(text[s:e]) else "content")
                          for s, e in split_rough_sentences(text, a, b)]
             appeals = sum(kind == "appeal" for _s, _e, kind in sentences)
-            if appeals >= 2 and 2 * appeals >= len(sentences):
+            if appeals >= 2 and 2 * appeals > len(sentences):
                 # a paragraph that mostly addresses the reader is a notice as a whole ("Privacy Notice: Newsletters
                 # may contain ... For more information see our Privacy Policy. We use ...")
                 sentences = [(s, e, "appeal") for s, e, _kind in sentences]
             units.extend(sentences)
     kept = [
         (a, b) for i, (a, b, kind) in enumerate(units)
-        if kind == "title" or (kind == "content" and not _goes_with_appeal(text, units, i))
+        if kind == "title" or (kind == "content" and not _goes_with_appeal(units, i))
     ]
     merged: list[tuple[int, int]] = []
     for a, b in kept:
@@ -291,37 +303,39 @@ _ENDS_AS_QUESTION = re.compile(r"\?[\"'”’)\]]*\s*$")
 MAX_INTERVIEW_QUESTION_WORDS = 40
 
 
+_SECOND_PERSON = re.compile(r"\b(?:[Yy]ou|YOU|[Yy]ours?|YOURS?)\b")
+
+
 def _interview_turns(text: str, paragraphs: list[tuple[int, int]]) -> set[int]:
-    """Indexes of the paragraphs that are an interview's turns: its questions (labelled "Q:", or a paragraph of at
-    most 40 words ending with "?") and the paragraph answering each (the next one, or one labelled "A:"). Only in a
-    text with two questions at least that ask "you" something (or are labelled): one question to the reader is a
-    prompt ("Got a story? Email us"), not an interview."""
-    def asks(k: int, of_you: bool) -> bool:
-        line = text[paragraphs[k][0] : paragraphs[k][1]]
-        if _QA_LABEL.match(line) and line.lstrip(" \t\"'“‘(").lower().startswith("q"):
-            return True
-        return (bool(_ENDS_AS_QUESTION.search(line)) and len(_words(line)) <= MAX_INTERVIEW_QUESTION_WORDS
-                and (bool(_ADDRESS.search(line)) or not of_you))
+    """Indexes of the paragraphs that are an interview's turns: a question (labelled "Q:", or a paragraph of at
+    most 40 words ending with "?") and the paragraph after it that answers it, or one labelled "A:". An answer
+    speaks in the first person but does not mostly say "you": "We would like to hear from you. Share your photos"
+    after "Have you been affected?" is a prompt and its appeal. Only in a text with two such pairs at least whose
+    question asks "you" something (or is labelled): one question to the reader is not an interview."""
+    def line(k: int) -> str:
+        return text[paragraphs[k][0] : paragraphs[k][1]]
 
-    if sum(asks(k, of_you=True) for k in range(len(paragraphs))) < 2:
+    def asks(k: int) -> bool:
+        return bool(_QA_LABEL.match(line(k)) and line(k).lstrip(" \t\"'“‘(").lower().startswith("q")) or (
+            bool(_ENDS_AS_QUESTION.search(line(k))) and len(_words(line(k))) <= MAX_INTERVIEW_QUESTION_WORDS
+        )
+
+    def answers(k: int) -> bool:
+        sentences = [text[a:b] for a, b in split_rough_sentences(text, *paragraphs[k])]
+        to_you = sum(bool(_SECOND_PERSON.search(_QUOTED.sub(" ", sent))) for sent in sentences)
+        return not asks(k) and 2 * to_you <= len(sentences)
+
+    pairs = [(k, k + 1) for k in range(len(paragraphs) - 1) if asks(k) and answers(k + 1)]
+    if sum(bool(_ADDRESS.search(line(q)) or _QA_LABEL.match(line(q))) for q, _a in pairs) < 2:
         return set()
-    questions = [k for k in range(len(paragraphs)) if asks(k, of_you=False)]  # then "Why is it retreating?" too
-    answers = {k + 1 for k in questions if k + 1 < len(paragraphs) and k + 1 not in questions}
-    labelled = {k for k, (a, b) in enumerate(paragraphs) if _QA_LABEL.match(text[a:b])}
-    return set(questions) | answers | labelled
+    labelled = {k for k in range(len(paragraphs)) if _QA_LABEL.match(line(k))}
+    return {k for pair in pairs for k in pair} | labelled
 
 
-def _goes_with_appeal(text: str, units: list[tuple[int, int, str]], i: int) -> bool:
-    """A content unit that belongs to the appeal block around it: one between two appeals ("The Independent is
-    trusted by ..."), or an unpunctuated line between page furniture and an appeal, as a newsletter's tagline sits
-    between its "Sign up" line and its privacy notice. Furniture alone never pulls content out."""
-    if not 0 < i < len(units) - 1:
-        return False
-    before, after = units[i - 1][2], units[i + 1][2]
-    if before == after == "appeal":
-        return True
-    a, b, _kind = units[i]
-    return {before, after} == {"appeal", "furniture"} and not _TERMINAL.search(text[a:b])
+def _goes_with_appeal(units: list[tuple[int, int, str]], i: int) -> bool:
+    """A content unit between two appeals belongs to their block ("The Independent is trusted by ..."); furniture
+    alone never pulls content out."""
+    return 0 < i < len(units) - 1 and units[i - 1][2] == units[i + 1][2] == "appeal"
 
 
 _DATEISH = re.compile(r"^[\W\d_]*(?:\d{1,2}\s+\w+,?\s+\d{4}|\w+\s+\d{1,2},?\s+\d{4})[\W\d_]*$")
@@ -361,9 +375,12 @@ def _reads_as_headline(line: str) -> bool:
     cookie or newsletter notice (it addresses the reader) or a captioned photo credit."""
     parts = [p for p in line.split("|") if p.strip()]
     menu = len(parts) >= 3 and all(len(_words(p)) <= 3 for p in parts)
+    # a notice addresses the reader in sentences ("We use cookies ... you agree ..."); a headline may say "you"
+    # or "we" too ("What we know about the floods"), but in one unpunctuated line
+    notice = _addresses_reader(line) and (len(split_rough_sentences(line)) > 1 or bool(_TERMINAL.search(line)))
     return (
         len(_words(line)) >= MIN_CONTENT_WORDS and not _DATEISH.match(line) and not _URL.search(line) and not menu
-        and not _addresses_reader(line) and not _CREDIT_AT_END.search(line) and not _COPYRIGHT.search(line)
+        and not notice and not _CREDIT_AT_END.search(line) and not _is_copyright_notice(line)
     )
 
 
