@@ -146,7 +146,7 @@ def _build(corpus: Path, index: Path, quiet: bool, reason: str, config: BuildCon
 
 def _skipped_summary(names: list[str]) -> str:
     """ "2 file(s) and 7 JSONL record(s)": a JSONL line is reported as ``file.jsonl:LINE``."""
-    records = sum(bool(re.search(r"\.jsonl:\d+$", n)) for n in names)
+    records = sum(bool(re.search(r"\.jsonl:\d+$", n, re.IGNORECASE)) for n in names)
     parts = [f"{len(names) - records} file(s)"] if len(names) > records else []
     return " and ".join([*parts, *([f"{records} JSONL record(s)"] if records else [])])
 

@@ -33,8 +33,10 @@ from retrieval.store import (
     build_lock,
     corpus_changed,
     corpus_fingerprint,
+    read_stat_cache,
     read_manifest,
     verify_files,
+    write_stat_cache,
     write_manifest,
 )
 from retrieval.tokenize import TOKENIZER_RULES_VERSION, TokenizerConfig
@@ -192,6 +194,8 @@ class Engine:
 
         with build_lock(index_dir, on_wait=_waiting):
             files = _corpus_files(corpus) if corpus.exists() else {}
+            # before ingest reads them: a file edited during the build is then stale at the next ask, not hidden
+            fingerprint = corpus_fingerprint(files)
             documents = load_corpus(corpus, report)
             annotations = annotate_documents(documents, config.chunker, progress("Reading sentences", len(documents)))
             passages = chunk_documents(documents, annotations, config.chunker)
@@ -244,7 +248,7 @@ class Engine:
                     "dense": dense.spec,
                     "corpus": {
                         "path": str(corpus.resolve()),
-                        "files": corpus_fingerprint(files),
+                        "files": fingerprint,
                         "skipped": [{"file": f, "reason": r} for f, r in report.skipped],
                     },
                     "counts": {
@@ -341,7 +345,12 @@ class Engine:
         recorded = self.manifest.get("corpus", {}).get("files", {})
         if not corpus.exists():
             return True
-        return corpus_changed(recorded, _corpus_files(corpus))
+        verified = read_stat_cache(self.directory)
+        before = dict(verified)
+        changed = corpus_changed(recorded, _corpus_files(corpus), verified)
+        if verified != before:
+            write_stat_cache(self.directory, verified)
+        return changed
 
     # ---- searching ------------------------------------------------------------------------------------------
 
@@ -360,8 +369,9 @@ class Engine:
         """Each term's BM25 idf as a keyword weight, at least ``MIN_KEYWORD_WEIGHT``. BM25's idf is negative for a
         term in more than half the passages, and in a corpus of one or two passages that is every term: the
         question's words would weigh nothing (or less), and a one-article corpus would read as off topic for every
-        question. Above a handful of passages the floor changes no weight (rank_bm25's epsilon rule lifts negative
-        idf to a share of the mean, which is positive there)."""
+        question. Elsewhere the floor lifts only a term in exactly half the passages (idf 0); rank_bm25's epsilon rule
+        lifts negative idf to a share of the mean, positive in any real corpus (no term of the seeds' or SQuAD's
+        indexes is below the floor)."""
         if self._idf is None:
             self._idf = {t: max(v, MIN_KEYWORD_WEIGHT) for t, v in self.bm25.idf_map().items()}
         return self._idf

@@ -8,7 +8,7 @@ query path and are tested without the model.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -257,8 +257,10 @@ def _pool_overlapping(
             members[head].append(i)
 
     def named_by(group: list[int]) -> int:  # ties go to the first, i.e. the more probable, reading
-        name = max(group, key=lambda i: probs[i] * (1.0 if rows[i].typed else untyped_weight))
-        return _unspliced(rows, probs, group, name)
+        def weight(i: int) -> float:
+            return probs[i] * (1.0 if rows[i].typed else untyped_weight)
+
+        return _unspliced(rows, probs, group, max(group, key=weight), weight)
 
     return [rows[named_by(members[h])] for h in heads], [sum(probs[i] for i in members[h]) for h in heads]
 
@@ -268,11 +270,14 @@ def _pool_overlapping(
 SPLICE_SHARE = 0.3
 
 
-def _unspliced(rows: Sequence[ReaderRow], probs: list[float], group: list[int], name: int) -> int:
+def _unspliced(
+    rows: Sequence[ReaderRow], probs: list[float], group: list[int], name: int, weight: Callable[[int], float]
+) -> int:
     """The reading that names a group, unless it is a splice: the reader scores starts and ends apart, so its best
     span can start at one answer and end at another ("Nov 3 (Reuters) - Angry crowds ... on Sunday" for "when?",
     where "Nov 3" and "Sunday" are both read). A reading that contains two disjoint readings of its group, each at
-    least ``SPLICE_SHARE`` of its probability, gives way to the most probable reading it contains."""
+    least ``SPLICE_SHARE`` of its probability, gives way to the reading it contains that ``weight`` (the group's
+    naming weight) ranks first."""
     outer = rows[name].citation
     inside = [
         i for i in group
@@ -280,7 +285,7 @@ def _unspliced(rows: Sequence[ReaderRow], probs: list[float], group: list[int], 
         and probs[i] >= SPLICE_SHARE * probs[name]
     ]
     if any(rows[i].citation.end <= rows[j].citation.start for i in inside for j in inside):
-        return max(inside, key=lambda i: probs[i])
+        return max(inside, key=weight)
     return name
 
 

@@ -37,10 +37,12 @@ __all__ = [
     "check_index_target",
     "corpus_fingerprint",
     "corpus_changed",
+    "read_stat_cache",
     "manifest_checksum",
     "read_manifest",
     "verify_files",
     "write_manifest",
+    "write_stat_cache",
 ]
 
 FORMAT_VERSION = 1
@@ -170,11 +172,16 @@ def corpus_fingerprint(files: dict[str, Path]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def corpus_changed(recorded: dict[str, dict[str, Any]], files: dict[str, Path]) -> bool:
+def corpus_changed(
+    recorded: dict[str, dict[str, Any]], files: dict[str, Path], verified: dict[str, list[int]] | None = None
+) -> bool:
     """True when files were added, removed or changed; size, mtime and ctime first, hashing only when they differ.
 
     An edit that keeps the size and puts the old mtime back (``touch -r``, some sync tools) still changes the
-    ctime, which no user call can set; so does a change of permissions that makes an unreadable file readable."""
+    ctime, which no user call can set; so does a change of permissions that makes an unreadable file readable.
+    ``verified``: ``[size, mtime_ns, ctime_ns]`` of files already hashed equal to their recorded sha256 since the
+    build (a ``chmod -R`` or ``cp -a`` moves every ctime); files that hash equal now are added to it, so that they
+    are not hashed again on every ``ask`` (``read_stat_cache`` / ``write_stat_cache`` keep it beside the index)."""
     if set(recorded) != set(files):
         return True
     for rel, path in files.items():
@@ -185,11 +192,41 @@ def corpus_changed(recorded: dict[str, dict[str, Any]], files: dict[str, Path]) 
         entry = recorded[rel]
         if st.st_size != entry.get("bytes"):
             return True
-        same_times = (st.st_mtime_ns == entry.get("mtime_ns") and st.st_ctime_ns == entry.get("ctime_ns")
-                      and not entry.get("racy"))
-        if not same_times and _sha256_or_none(path) != entry.get("sha256"):
+        stat = [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        as_built = [entry.get("bytes"), entry.get("mtime_ns"), entry.get("ctime_ns")] == stat and not entry.get("racy")
+        if as_built or (verified is not None and verified.get(rel) == stat):
+            continue
+        if _sha256_or_none(path) != entry.get("sha256"):
             return True
+        if verified is not None and time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) >= RACY_NS:
+            verified[rel] = stat  # not itself racy: a later change in the same clock tick is impossible
     return False
+
+
+STAT_CACHE = "corpus_stat_cache.json"
+
+
+def read_stat_cache(directory: Path) -> dict[str, list[int]]:
+    """The verified corpus file stats kept beside an index (``corpus_changed``); empty when absent or unreadable."""
+    try:
+        data = json.loads((Path(directory) / STAT_CACHE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items()
+            if isinstance(v, list) and len(v) == 3 and all(isinstance(x, int) for x in v)}
+
+
+def write_stat_cache(directory: Path, verified: dict[str, list[int]]) -> None:
+    """Atomically replace the stat cache; an index folder that cannot be written keeps hashing, nothing fails."""
+    tmp = Path(directory) / f".{STAT_CACHE}.{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.write_text(json.dumps(verified, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, Path(directory) / STAT_CACHE)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def _fsync_file(path: Path) -> None:

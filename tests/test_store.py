@@ -37,6 +37,12 @@ def _corpus(tmp_path: Path) -> dict[str, Path]:
     return files
 
 
+def _settled(recorded: dict) -> dict:
+    """The fingerprint as if taken long after the files' last change: without ``racy``, so that only size, mtime
+    and ctime decide whether a file is hashed (a freshly written file is always hashed)."""
+    return {rel: {k: v for k, v in entry.items() if k != "racy"} for rel, entry in recorded.items()}
+
+
 def test_a_touched_but_unchanged_corpus_is_not_stale(tmp_path: Path) -> None:
     """A copy or checkout that only changes modification times must not rebuild the index on every ``ask``."""
     files = _corpus(tmp_path)
@@ -51,7 +57,7 @@ def test_changed_corpora_are_stale(change: str, tmp_path: Path) -> None:
     """Silently stale answers are the worse failure: every kind of change is seen, including an edit that keeps
     the size ("2,000" -> "3,000"), which only the hash can tell."""
     files = _corpus(tmp_path)
-    recorded = corpus_fingerprint(files)
+    recorded = _settled(corpus_fingerprint(files))
     a = files["a.txt"]
     st = a.stat()
     if change.startswith("same-size edit"):
@@ -86,7 +92,7 @@ def test_an_unreadable_file_is_fingerprinted_and_a_later_read_rebuilds(
         return real(path, *args)
 
     monkeypatch.setattr(store, "file_sha256", denied)
-    recorded = corpus_fingerprint(files)
+    recorded = _settled(corpus_fingerprint(files))
     assert recorded["a.txt"]["sha256"] is None and recorded["b.txt"]["sha256"] is not None
     assert corpus_changed(recorded, files) is False  # still unreadable, untouched
     monkeypatch.setattr(store, "file_sha256", real)
@@ -106,6 +112,38 @@ def test_an_untouched_corpus_is_not_hashed_on_every_ask(tmp_path: Path, monkeypa
     real = store.file_sha256
     monkeypatch.setattr(store, "file_sha256", lambda path, *a: hashed.append(Path(path).name) or real(path, *a))
     assert corpus_changed(recorded, files) is False and sorted(hashed) == ["a.txt", "b.txt"]
-    settled = {rel: {k: v for k, v in entry.items() if k != "racy"} for rel, entry in recorded.items()}
+    settled = _settled(recorded)
     hashed.clear()
     assert corpus_changed(settled, files) is False and hashed == []
+
+
+def test_files_hashed_equal_after_a_metadata_change_are_not_hashed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chmod (or cp -a) moves every ctime without changing a byte: the first check hashes and records the new
+    stats in the stat cache, later checks read no file; an edit after that is still seen."""
+    import retrieval.store as store
+    from retrieval.store import read_stat_cache, write_stat_cache
+
+    files = _corpus(tmp_path)
+    recorded = _settled(corpus_fingerprint(files))
+    for path in files.values():
+        path.chmod(0o600)
+    old = {rel: p.stat() for rel, p in files.items()}
+    monkeypatch.setattr(store, "time", type("Clock", (), {"time_ns": staticmethod(
+        lambda: max(max(st.st_mtime_ns, st.st_ctime_ns) for st in old.values()) + store.RACY_NS)}))
+    hashed: list[str] = []
+    real = store.file_sha256
+    monkeypatch.setattr(store, "file_sha256", lambda path, *a: hashed.append(Path(path).name) or real(path, *a))
+    verified = read_stat_cache(tmp_path / "index")  # none yet
+    assert verified == {}
+    assert corpus_changed(recorded, files, verified) is False and sorted(hashed) == ["a.txt", "b.txt"]
+    (tmp_path / "index").mkdir()
+    write_stat_cache(tmp_path / "index", verified)
+    again = read_stat_cache(tmp_path / "index")
+    hashed.clear()
+    assert corpus_changed(recorded, files, again) is False and hashed == []
+    st = files["a.txt"].stat()
+    files["a.txt"].write_text("Moscow deployed about 3,000 peacekeepers.", encoding="utf-8")  # same size
+    os.utime(files["a.txt"], ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert corpus_changed(recorded, files, again) is True  # the ctime moved past the cached one
