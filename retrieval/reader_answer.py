@@ -8,6 +8,7 @@ query path and are tested without the model.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -174,6 +175,11 @@ def _missing(tokens: set[str], keywords: Sequence[str], idf: dict[str, float]) -
     return max((idf.get(k, 0.0) for k in keywords if k not in tokens), default=0.0) / top
 
 
+# Digits and punctuation, no letter: never the answer to "who" (5 of SQuAD v1.1 train's 11,324 "who" answers,
+# all of them questions of another kind: "Which president ended the draft?" -> "1973").
+_BARE_FIGURE = re.compile(r"[\W\d_]*\d[\W\d_]*")
+
+
 def reader_rows(
     question: str, hits: Sequence[Hit], spans: Sequence[Any], idf: dict[str, float],
     tokenizer: TokenizerConfig | None = None, sentence_cosines: Sequence[Sequence[float]] | None = None,
@@ -192,6 +198,8 @@ def reader_rows(
         start, end = p.start + span.start, p.start + span.end
         if (p.doc_id, start, end) in seen or not span.text.strip():
             continue
+        if analysis.qtype == "who" and _BARE_FIGURE.fullmatch(span.text.strip()):
+            continue  # "who is Giuseppe Lanzoni?" is not answered by his age, "78"
         seen.add((p.doc_id, start, end))
         j, (s0, s1) = next(((j, (a, b)) for j, (a, b) in enumerate(p.sentences) if a <= start < b),
                            (None, (p.start, p.end)))

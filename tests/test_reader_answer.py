@@ -302,3 +302,17 @@ def test_a_missing_or_broken_cosine_is_not_penalised_and_cannot_poison_the_softm
         assert all(math.isfinite(v.prob) for v in values)
         # the other row is the best known cosine, so neither loses logit: equal spans, equal odds
         assert values[0].prob == pytest.approx(values[1].prob)
+
+
+@pytest.mark.parametrize(("question", "expected"), [("Who is Giuseppe Lanzoni?", "a retired baker"),
+                                                    ("How old is Giuseppe Lanzoni?", "78")])
+def test_a_bare_figure_never_answers_who(question: str, expected: str) -> None:
+    text = "Giuseppe Lanzoni, 78, a retired baker, was carried to a dinghy by firefighters."
+    hits = [_hit(0, "a", text, 1)]
+    spans = [
+        ReaderSpan(0, text.index("78"), text.index("78") + 2, "78", score=9.0, null_score=0.0),
+        ReaderSpan(0, text.index("a retired"), text.index("baker") + 5, "a retired baker", score=8.0, null_score=0.0),
+    ]
+    rows = reader_rows(question, hits, spans, IDF)
+    best = select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0))
+    assert best[0].text == expected
