@@ -307,7 +307,8 @@ def test_an_index_path_that_is_not_an_index_is_never_overwritten(tmp_path: Path,
     file.write_text("keep me")
     for target in (folder, file):
         result = _ask_corpus(tiny.corpus, target)
-        _one_error_line(result, 1, "ask-engine build")
+        _one_error_line(result, 1, "choose another --index")  # no rebuild advice: a build would refuse it
+        assert "rebuild with" not in result.output
         result = runner.invoke(admin_app, ["build", "--corpus", str(tiny.corpus), "--index", str(target)])
         _one_error_line(result, 1, "is not an ask-engine index")
         with pytest.raises(IndexError_, match="is not an ask-engine index"):
@@ -316,7 +317,8 @@ def test_an_index_path_that_is_not_an_index_is_never_overwritten(tmp_path: Path,
     assert file.read_text() == "keep me"
     assert not list(tmp_path.glob(".*.v-*"))
     OUTCOMES["--index: an existing folder or file that is not an index"] = (
-        "ask: exit 1 (manifest.json is missing); build: exit 1 (is not an ask-engine index); untouched"
+        "ask: exit 1 (manifest.json is missing; choose another --index); build: exit 1 (is not an ask-engine index); "
+        "untouched"
     )
 
 
