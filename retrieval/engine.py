@@ -41,7 +41,7 @@ from retrieval.store import (
 )
 from retrieval.tokenize import TOKENIZER_RULES_VERSION, TokenizerConfig
 from retrieval.types import Answer, AnswerValue, Citation, Hit, Passage
-from retrieval.values import ScoredValue
+from retrieval.values import ScoredValue, expand_money_scales
 
 __all__ = [
     "BuildConfig", "Engine", "SearchConfig", "conflicting_values", "likely_enough", "measure_kind", "values_agree",
@@ -701,10 +701,22 @@ def measure_kind(text: str) -> str:
 
 
 def _figures(text: str) -> set[str]:
-    """The numbers a value states, scale words folded in ("1 million" = "1,000,000"), and its months."""
+    """The numbers a value states, scale words folded in ("1 million" = "1,000,000"; beside a currency also "$40m",
+    "£1.2bn"), and its months."""
     t = text.lower()
+    if _MEASURES[1][1].search(t):  # money
+        t = expand_money_scales(t)
     out = {f"{float(n.replace(',', '')) * _SCALES.get(scale, 1.0):.15g}" for n, scale in _FIGURE.findall(t)}
     return out | {m[:3] for m in re.findall(_MONTH, t)}
+
+
+def _count_if_bare_year(text: str) -> str:
+    """``measure_kind``, except that a bare four-digit figure ("1800": no month, no decade) reads as a count; used
+    only beside another answer that is a count ("2,600 residents"), since beside a date it is a year."""
+    kind = measure_kind(text)
+    if kind == "date" and not re.search(_MONTH, text.lower()) and not _DECADE.search(text.lower()):
+        return "count"
+    return kind
 
 
 def values_agree(a: str, b: str) -> bool:
@@ -714,6 +726,8 @@ def values_agree(a: str, b: str) -> bool:
     conversion ("20 miles" and "32 km", "48 hours" and "2 days"), or when one names a decade the other's year
     falls in ("the early 1990s" and "1991")."""
     kinds = {measure_kind(a), measure_kind(b)}
+    if kinds == {"date", "count"} and {_count_if_bare_year(a), _count_if_bare_year(b)} == {"count"}:
+        kinds = {"count"}  # "1800" beside "2,600 residents" is a count
     if len(kinds) > 1 and not (kinds <= {"count", "money"} or kinds <= {"count", "percent"}):
         return True  # a span may drop its unit ("20,000" for "$20,000"), so a bare count still compares
     kind = next(iter(kinds)) if len(kinds) == 1 else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -21,6 +22,7 @@ __all__ = [
     "ReaderEvidence",
     "ScoredValue",
     "logit",
+    "expand_money_scales",
     "normalize_value",
     "shift_probability",
     "sigmoid",
@@ -34,9 +36,19 @@ _QUALIFIER = re.compile(
 )
 NUMBER_WORDS = {
     "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
-    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20", "thirty": "30", "hundred": "100",
-    "thousand": "1000", "dozen": "12",
+    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14", "fifteen": "15",
+    "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19", "twenty": "20", "thirty": "30",
+    "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100",
+    "thousand": "1000", "million": "1000000", "billion": "1000000000", "dozen": "12",
 }
+_SCALE_WORDS = {"100", "1000", "1000000", "1000000000"}
+# A currency is part of the value ("$40 million" is not "€40 million"): its sign becomes a word at the key's end.
+_CURRENCY_SIGNS = {"us$": "usd", "$": "usd", "€": "eur", "£": "gbp", "¥": "jpy"}
+_CURRENCY_WORDS = {"dollar": "usd", "dollars": "usd", "usd": "usd", "euro": "eur", "euros": "eur", "eur": "eur",
+                   "gbp": "gbp", "yen": "jpy"}
+# Money abbreviates its scale ("$40m", "£1.2bn"); only beside a currency, where "m" cannot be metres.
+_MONEY_SCALE = re.compile(r"(?<=\d)\s?(bn|b|mn|m|k)\b")
+_MONEY_SCALES = {"bn": " billion", "b": " billion", "mn": " million", "m": " million", "k": " thousand"}
 # News copy abbreviates months ("Sept. 19") where another article spells them out ("September 19").
 _MONTHS = {
     "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july",
@@ -56,23 +68,62 @@ def normalize_value(text: str) -> str:
         if stripped == t:
             break
         t = stripped
+    currencies = []
+    for sign, code in _CURRENCY_SIGNS.items():
+        if sign in t:
+            currencies.append(code)
+            t = t.replace(sign, " ")
+    if currencies:
+        t = expand_money_scales(t)
     t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)
     t = re.sub(r"\s*%|\s+per\s*cent\b", " percent", t)  # "5%", "5 per cent", "5 percent"
     t = re.sub(r"(?<=\d)(?:st|nd|rd|th)\b", "", t)  # "September 19th"
     t = re.sub(r"\b([ap])\.m\b\.?", r"\1m", t)  # "10:30 a.m." keeps its "a" from the article filter below
     t = re.sub(r"[^\w\s.]", " ", t)
     t = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", t)
-    words = [_MONTHS.get(w, NUMBER_WORDS.get(w, w)) for w in t.split()]
-    words = [w for w in words if w not in ("the", "a", "an")]
+    t = re.sub(r"\b(hundred|thousand)\s+and\s+(?=[a-z])", r"\1 ", t)  # "two hundred and twelve"
+    raw = [w for w in t.split() if w not in ("the", "a", "an")]
+    for w in [w for w in raw if w in _CURRENCY_WORDS]:
+        currencies.append(_CURRENCY_WORDS[w])
+        raw.remove(w)
+    words = [_MONTHS.get(w, NUMBER_WORDS.get(w, w)) for w in raw]
+    spelled = [w in NUMBER_WORDS for w in raw]  # figures written as words add up; digits side by side do not
     merged: list[str] = []
-    for w in words:  # "two thousand" -> "2000", "three hundred" -> "300", "one hundred thousand" -> "100000"
-        if w in ("100", "1000") and merged and merged[-1].isdigit() and 0 < int(merged[-1]) < int(w):
-            merged[-1] = str(int(merged[-1]) * int(w))
-        elif merged and _NUMBER_TOKEN.fullmatch(merged[-1]):  # a number's unit: "six weeks" = "six-week"
+    merged_spelled: list[bool] = []
+    for k, w in enumerate(words):
+        prev = merged[-1] if merged else ""
+        if w in _SCALE_WORDS and _NUMBER_TOKEN.fullmatch(prev) and 0 < Decimal(prev) < int(w):
+            merged[-1] = _plain(Decimal(prev) * int(w))  # "two thousand", "1.2 million" -> "1200000"
+            merged_spelled[-1] = spelled[k]
+        elif spelled[k] and merged_spelled and merged_spelled[-1] and prev.isdigit() and w.isdigit() and (
+            (int(w) < 10 and 20 <= int(prev) <= 90 and int(prev) % 10 == 0)
+            or (int(prev) >= 100 and int(prev) % 100 == 0 and int(w) < 100)
+        ):
+            merged[-1] = str(int(prev) + int(w))  # "twenty-five" -> "25", "two hundred twelve" -> "212"
+        elif merged and _NUMBER_TOKEN.fullmatch(prev):  # a number's unit: "six weeks" = "six-week"
             merged.append(singular(w))
+            merged_spelled.append(False)
         else:
             merged.append(w)
-    return " ".join(merged)
+            merged_spelled.append(spelled[k])
+    for k in range(1, len(merged)):  # "14 September" is "September 14"
+        if merged[k] in _MONTH_NAMES and merged[k - 1].isdigit() and 1 <= int(merged[k - 1]) <= 31:
+            merged[k - 1], merged[k] = merged[k], merged[k - 1]
+    return " ".join(merged + sorted(set(currencies)))
+
+
+_MONTH_NAMES = frozenset(_MONTHS.values()) | {"may"}
+
+
+def expand_money_scales(text: str) -> str:
+    """ "$40m" -> "$40 million", "£1.2bn" -> "£1.2 billion": call only on money, where "m" cannot be metres."""
+    return _MONEY_SCALE.sub(lambda m: _MONEY_SCALES[m.group(1)], text)
+
+
+def _plain(number: Decimal) -> str:
+    """A number as the key writes it: no exponent, no trailing zeros ("1200000", "2.5")."""
+    text = format(number.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 _NUMBER_TOKEN = re.compile(r"\d+(?:\.\d+)?")

@@ -97,7 +97,10 @@ def test_conflict_floor_is_validated(bad: float) -> None:
      ("10 km", "11 kilometres", False), ("1,000 ft", "1,080 feet", False), ("1 mile", "1.05 miles", False),
      # rates, areas, ranges and compound values are not converted (compared figure by figure)
      ("2 km per day", "48 km per hour", False), ("1,000 sq ft", "305 square metres", False),
-     ("10-15 km", "8 miles", False), ("1 hour 30 minutes", "90 minutes", False)],
+     ("10-15 km", "8 miles", False), ("1 hour 30 minutes", "90 minutes", False),
+     # money abbreviates its scale; a bare four-digit count is a count beside another count, a year beside a date
+     ("$40m", "$40 million", True), ("£1.2bn", "£1.2 billion", True), ("£12m", "£13 million", False),
+     ("1800", "2,600", False), ("1800", "1,800", True)],
 )
 def test_values_agree_when_one_refines_the_other_or_they_measure_different_things(a: str, b: str, agree: bool) -> None:
     from retrieval.engine import values_agree

@@ -16,7 +16,11 @@ from retrieval.values import logit, normalize_value, shift_probability, sigmoid
      ("Sept. 19", "September 19"), ("Sep 19, 2023", "September 19th, 2023"), ("5%", "5 per cent"),
      ("about 5 percent", "5%"), ("two thousand", "2,000"), ("three hundred", "300"),
      ("six weeks", "six-week"), ("24 hours", "a 24-hour"), ("two centuries", "2-century"), ("3.5 miles", "3.5-mile"),
-     ("one hundred thousand", "100,000"), ("twelve thousand", "12,000"), ("10:30 a.m.", "10:30 am")],
+     ("one hundred thousand", "100,000"), ("twelve thousand", "12,000"), ("10:30 a.m.", "10:30 am"),
+     # found by a black-box review: compound number words, scales, money abbreviations, day-month order
+     ("Twenty-five", "25"), ("two hundred and twelve", "212"), ("twenty-five thousand", "25,000"),
+     ("1.2 million", "1,200,000"), ("$40m", "$40 million"), ("£1.2bn", "£1.2 billion"),
+     ("40 million dollars", "$40 million"), ("14 September", "Sept. 14"), ("5 May 2023", "May 5, 2023")],
 )
 def test_values_that_mean_the_same_pool_together(a: str, b: str) -> None:
     assert normalize_value(a) == normalize_value(b)
@@ -32,6 +36,10 @@ def test_different_values_stay_apart() -> None:
     assert normalize_value("10:30 a.m.") != normalize_value("10:30 p.m.")
     assert normalize_value("weeks") == "weeks"  # a word is singularised only as a number's unit
     assert normalize_value("3 glass") == "3 glass" and normalize_value("2 campus") == "2 campus"
+    assert normalize_value("$40 million") != normalize_value("€40 million")  # another currency, another value
+    assert normalize_value("40m") != normalize_value("40 million")  # without a currency "m" may be metres
+    assert normalize_value("200 12") != normalize_value("212")  # digits side by side do not add up
+    assert normalize_value("between 300 and 400") != normalize_value("700")
 
 
 def test_shift_probability_is_exact_and_leaves_the_ends_and_no_shift_alone() -> None:
