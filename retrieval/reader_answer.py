@@ -18,7 +18,7 @@ import numpy as np
 from retrieval.question import analyze_question, keyword_coverage, text_tokens
 from retrieval.tokenize import TokenizerConfig
 from retrieval.types import Citation, Hit
-from retrieval.values import Mention, ReaderEvidence, ScoredValue, logit, normalize_value, shift_probability, sigmoid
+from retrieval.values import NUMBER_WORDS, Mention, ReaderEvidence, ScoredValue, logit, normalize_value, shift_probability, sigmoid
 
 __all__ = [
     "READER_CONFIDENCE_FEATURES",
@@ -180,6 +180,29 @@ def _missing(tokens: set[str], keywords: Sequence[str], idf: dict[str, float]) -
 _BARE_FIGURE = re.compile(r"[\W\d_]*\d[\W\d_]*")
 
 
+_HOW_MANY = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
+# What a "how many" answer states: a numeral, a number word or ordinal, or a word of quantity. 30 of SQuAD v1.1
+# train's 5,098 "how many" answers state none of these ("Universal is the only studio", "a number of years").
+_QUANTITY_WORDS = frozenset(NUMBER_WORDS) | {
+    "first", "second", "third", "fifth", "eighth", "ninth", "twelfth", "zero", "none", "no", "half", "halves",
+    "quarter", "quarters", "thirds", "once", "twice", "thrice", "several", "few", "many", "numerous", "multiple",
+    "dozens", "hundreds", "thousands", "millions", "billions", "both", "all", "every", "each", "single", "number",
+    "handful", "majority", "minority", "couple", "pair",
+}
+
+
+def _states_a_quantity(text: str) -> bool:
+    if re.search(r"\d", text):
+        return True
+    return any(w in _QUANTITY_WORDS or w.endswith(("teen", "ty", "th", "ths")) and w[:-2] in _ORDINAL_STEMS
+               or w.rstrip("s") in _QUANTITY_WORDS for w in re.findall(r"[a-z]+", text.lower()))
+
+
+_ORDINAL_STEMS = frozenset({"four", "six", "seven", "nin", "ten", "eleven", "thirteen", "fourteen", "fifteen",
+                            "sixteen", "seventeen", "eighteen", "nineteen", "twentie", "thirtie", "fortie",
+                            "fiftie", "sixtie", "seventie", "eightie", "ninetie", "hundred", "thousand", "million"})
+
+
 def reader_rows(
     question: str, hits: Sequence[Hit], spans: Sequence[Any], idf: dict[str, float],
     tokenizer: TokenizerConfig | None = None, sentence_cosines: Sequence[Sequence[float]] | None = None,
@@ -190,6 +213,7 @@ def reader_rows(
     """
     analysis = analyze_question(question, tokenizer)
     keywords, expected = analysis.keywords, analysis.expected - {"CLAUSE"}
+    counts_things = bool(_HOW_MANY.search(question))
     rows: list[ReaderRow] = []
     seen: set[tuple[str, int, int]] = set()
     for span in spans:
@@ -200,6 +224,8 @@ def reader_rows(
             continue
         if analysis.qtype == "who" and _BARE_FIGURE.fullmatch(span.text.strip()):
             continue  # "who is Giuseppe Lanzoni?" is not answered by his age, "78"
+        if counts_things and not _states_a_quantity(span.text):
+            continue  # "how many boats did the volunteers bring?" is not answered by "boats and blankets"
         seen.add((p.doc_id, start, end))
         j, (s0, s1) = next(((j, (a, b)) for j, (a, b) in enumerate(p.sentences) if a <= start < b),
                            (None, (p.start, p.end)))

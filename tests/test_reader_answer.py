@@ -316,3 +316,25 @@ def test_a_bare_figure_never_answers_who(question: str, expected: str) -> None:
     rows = reader_rows(question, hits, spans, IDF)
     best = select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0))
     assert best[0].text == expected
+
+
+@pytest.mark.parametrize(("question", "expected"), [("How many boats did the volunteers bring?", "twelve"),
+                                                    ("What did the volunteers bring?", "boats and blankets")])
+def test_how_many_is_answered_by_a_quantity(question: str, expected: str) -> None:
+    text = "Volunteers from Oskel brought boats and blankets; twelve of them came by road."
+    hits = [_hit(0, "a", text, 1)]
+    b0 = text.index("boats and blankets")
+    spans = [
+        ReaderSpan(0, b0, b0 + len("boats and blankets"), "boats and blankets", score=9.0, null_score=0.0),
+        ReaderSpan(0, text.index("twelve"), text.index("twelve") + 6, "twelve", score=8.0, null_score=0.0),
+    ]
+    rows = reader_rows(question, hits, spans, IDF)
+    assert select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0))[0].text == expected
+
+
+@pytest.mark.parametrize("text", ["2,000", "a dozen", "seventh", "a quarter", "numerous", "dozens of boats", "none"])
+def test_quantities_in_words_count_as_quantities(text: str) -> None:
+    from retrieval.reader_answer import _states_a_quantity
+
+    assert _states_a_quantity(text)
+    assert not _states_a_quantity("Levi's Stadium") and not _states_a_quantity("this month")
