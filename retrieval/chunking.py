@@ -123,15 +123,15 @@ def annotate_documents(
     sentences: list[list[tuple[int, int]]] = [[] for _ in documents]
     candidates: list[list[Candidate]] = [[] for _ in documents]
     texts = (documents[i].text[a:b] for i, a, b in segments)
-    bounds: dict[int, _ParagraphBounds] = {}
+    bounds, bounds_doc = _ParagraphBounds(""), -1  # the current document's paragraphs, built when it starts
     done_docs = -1
     for (i, a, _b), sdoc in zip(segments, nlp.pipe(texts, batch_size=64)):
-        if i not in bounds:
-            bounds = {i: _ParagraphBounds(documents[i].text)}  # one document's at a time
+        if i != bounds_doc:
+            bounds, bounds_doc = _ParagraphBounds(documents[i].text), i
         for sent in sdoc.sents:
             # A sentence never crosses a paragraph break (a headline without a full stop ran into its dateline and
             # lead), and spaCy may not split glued sentences ("difference.Azerbaijan"): the rule splitter refines.
-            for p0, p1 in bounds[i].split(a + sent.start_char, a + sent.end_char):
+            for p0, p1 in bounds.split(a + sent.start_char, a + sent.end_char):
                 for s, e in split_rough_sentences(documents[i].text, p0, p1):
                     glued = sentences[i] and sentences[i][-1][1] == s
                     if glued and not any(ch.isalnum() for ch in documents[i].text[s:e]):

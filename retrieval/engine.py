@@ -41,7 +41,7 @@ from retrieval.store import (
 )
 from retrieval.tokenize import TOKENIZER_RULES_VERSION, TokenizerConfig
 from retrieval.types import Answer, AnswerValue, Citation, Hit, Passage
-from retrieval.values import ScoredValue, expand_money_scales
+from retrieval.values import MONEY_MARK, ScoredValue, expand_money_scales
 
 __all__ = [
     "BuildConfig", "Engine", "SearchConfig", "conflicting_values", "likely_enough", "measure_kind", "values_agree",
@@ -671,7 +671,7 @@ _RATE_OR_AREA = re.compile(r"\bper\b|/|\b(?:an?|each)\s+(?:second|minute|hour|da
                            r"\bsq\b|\bcubic\b|[\u00b2\u00b3]")
 _MEASURES = (  # first match wins: what kind of quantity a figure is
     ("percent", re.compile(r"%|\bper ?cent")),
-    ("money", re.compile(r"[$\u00a3\u20ac\u00a5]|\b(?:dollars?|euros?|usd|eur)\b")),
+    ("money", MONEY_MARK),
     ("clock", re.compile(r"\b\d{1,2}:\d{2}\b")),
     # a month, or a bare year that no unit or noun follows ("1994", "the early 1990s"; not "1500 people")
     ("date", re.compile(rf"{_MONTH}|\b(?:1[0-9]|20)\d{{2}}s?\b(?![,.]?\d)(?!\s*[a-z])")),
@@ -703,20 +703,15 @@ def measure_kind(text: str) -> str:
 def _figures(text: str) -> set[str]:
     """The numbers a value states, scale words folded in ("1 million" = "1,000,000"; beside a currency also "$40m",
     "£1.2bn"), and its months."""
-    t = text.lower()
-    if _MEASURES[1][1].search(t):  # money
-        t = expand_money_scales(t)
+    t = expand_money_scales(text.lower())
     out = {f"{float(n.replace(',', '')) * _SCALES.get(scale, 1.0):.15g}" for n, scale in _FIGURE.findall(t)}
     return out | {m[:3] for m in re.findall(_MONTH, t)}
 
 
-def _count_if_bare_year(text: str) -> str:
-    """``measure_kind``, except that a bare four-digit figure ("1800": no month, no decade) reads as a count; used
-    only beside another answer that is a count ("2,600 residents"), since beside a date it is a year."""
-    kind = measure_kind(text)
-    if kind == "date" and not re.search(_MONTH, text.lower()) and not _DECADE.search(text.lower()):
-        return "count"
-    return kind
+def _is_bare_year(text: str) -> bool:
+    """A four-digit figure read as a date for want of anything else: no month, no decade ("1800")."""
+    t = text.lower()
+    return measure_kind(t) == "date" and not re.search(_MONTH, t) and not _DECADE.search(t)
 
 
 def values_agree(a: str, b: str) -> bool:
@@ -725,9 +720,10 @@ def values_agree(a: str, b: str) -> bool:
     is more specific), when they give one length or duration in different units, within the rounding of a
     conversion ("20 miles" and "32 km", "48 hours" and "2 days"), or when one names a decade the other's year
     falls in ("the early 1990s" and "1991")."""
-    kinds = {measure_kind(a), measure_kind(b)}
-    if kinds == {"date", "count"} and {_count_if_bare_year(a), _count_if_bare_year(b)} == {"count"}:
-        kinds = {"count"}  # "1800" beside "2,600 residents" is a count
+    kind_a, kind_b = measure_kind(a), measure_kind(b)
+    if {kind_a, kind_b} == {"date", "count"} and _is_bare_year(a if kind_a == "date" else b):
+        kind_a = kind_b = "count"  # "1800" beside "2,600 residents" is a count; beside a date it is a year
+    kinds = {kind_a, kind_b}
     if len(kinds) > 1 and not (kinds <= {"count", "money"} or kinds <= {"count", "percent"}):
         return True  # a span may drop its unit ("20,000" for "$20,000"), so a bare count still compares
     kind = next(iter(kinds)) if len(kinds) == 1 else None

@@ -65,7 +65,9 @@ _TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
 # Reader-directed voice outside quotations: "your support", "join our", "we need" ... News copy speaks of others in
 # the third person and puts first/second person inside quotes, so unquoted you/we marks a publisher's appeal.
 # Any case but "US", which is the country ("the US imposed sanctions"), not the reader.
-_ADDRESS = re.compile(r"\b(?:[Yy]ou|YOU|[Yy]ours?|YOURS?|[Ww]e|WE|[Uu]s|[Oo]urs?|OURS?)\b")
+_SECOND_PERSON_WORDS = r"[Yy]ou|YOU|[Yy]ours?|YOURS?"
+_ADDRESS = re.compile(rf"\b(?:{_SECOND_PERSON_WORDS}|[Ww]e|WE|[Uu]s|[Oo]urs?|OURS?)\b")
+_SECOND_PERSON = re.compile(rf"\b(?:{_SECOND_PERSON_WORDS})\b")
 # Quotations: double quotes, curly single quotes, guillemets, and straight single quotes that open before a word
 # and close after one ("'We will respond,' the minister said"; not the apostrophes of "don't" or "Baku's").
 _QUOTED = re.compile(r"[\"“][^\"”]*[\"”]|‘[^’]*’|«[^»]*»|(?<!\w)'(?=\w)(?:[^'\n]|(?<=\w)'(?=\w))*?(?<=[\w.,!?])'(?!\w)")
@@ -260,8 +262,9 @@ def find_content_spans(text: str, title_span: tuple[int, int] | None = None) -> 
     A paragraph (``paragraph_spans``: a line, or the lines of hard-wrapped text that wrapping broke) is dropped
     when its shape is that of page furniture (too short, unpunctuated and short, a short bullet, a URL line); inside
     kept paragraphs, sentences that address the reader outside quotes (appeals) are dropped, and the whole
-    paragraph when at least two of its sentences, and more than half, are appeals. Content that belongs to an appeal block
-    goes with it (``_goes_with_appeal``). The headline's paragraph is always kept.
+    paragraph when at least two of its sentences, and more than half, are appeals. Content that belongs to an
+    appeal block goes with it (``_goes_with_appeal``); an interview's turns stay (``_interview_turns``). The
+    headline's paragraph is always kept.
     """
     # Units in reading order: (start, end, kind) with kind "title", "content", "furniture" or "appeal" (addresses
     # the reader).
@@ -302,8 +305,6 @@ _QA_LABEL = re.compile(r"^\W*(?:q|a|question|answer)\s*:\s", re.IGNORECASE)
 _ENDS_AS_QUESTION = re.compile(r"\?[\"'”’)\]]*\s*$")
 MAX_INTERVIEW_QUESTION_WORDS = 40
 
-
-_SECOND_PERSON = re.compile(r"\b(?:[Yy]ou|YOU|[Yy]ours?|YOURS?)\b")
 
 
 def _interview_turns(text: str, paragraphs: list[tuple[int, int]]) -> set[int]:

@@ -191,16 +191,18 @@ _QUANTITY_WORDS = frozenset(NUMBER_WORDS) | {
 }
 
 
-def _states_a_quantity(text: str) -> bool:
-    if re.search(r"\d", text):
-        return True
-    return any(w in _QUANTITY_WORDS or w.endswith(("teen", "ty", "th", "ths")) and w[:-2] in _ORDINAL_STEMS
-               or w.rstrip("s") in _QUANTITY_WORDS for w in re.findall(r"[a-z]+", text.lower()))
-
-
+# Ordinals past "third" are a number word and "th" ("seventh", "twentieth", "hundredth").
 _ORDINAL_STEMS = frozenset({"four", "six", "seven", "nin", "ten", "eleven", "thirteen", "fourteen", "fifteen",
                             "sixteen", "seventeen", "eighteen", "nineteen", "twentie", "thirtie", "fortie",
                             "fiftie", "sixtie", "seventie", "eightie", "ninetie", "hundred", "thousand", "million"})
+
+
+def _states_a_quantity(text: str) -> bool:
+    if any(ch.isdigit() for ch in text):
+        return True
+    words = re.findall(r"[a-z]+", text.lower())
+    return any(w in _QUANTITY_WORDS or w.rstrip("s") in _QUANTITY_WORDS or w.removesuffix("th") in _ORDINAL_STEMS
+               for w in words)
 
 
 def reader_rows(

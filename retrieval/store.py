@@ -159,6 +159,11 @@ def _sha256_or_none(path: Path) -> str | None:
 RACY_NS = 2_000_000_000
 
 
+def _settled(st: os.stat_result) -> bool:
+    """The file last changed long enough ago that a change in the same clock tick is no longer possible."""
+    return time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) >= RACY_NS
+
+
 def corpus_fingerprint(files: dict[str, Path]) -> dict[str, dict[str, Any]]:
     """sha256, size, mtime and ctime of each corpus file (relative name -> entry); sha256 None for a file that
     cannot be read; ``racy`` for a file changed just before it was fingerprinted."""
@@ -167,7 +172,7 @@ def corpus_fingerprint(files: dict[str, Path]) -> dict[str, dict[str, Any]]:
         st = path.stat()
         out[rel] = {"sha256": _sha256_or_none(path), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns,
                     "ctime_ns": st.st_ctime_ns}
-        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS:
+        if not _settled(st):
             out[rel]["racy"] = True
     return out
 
@@ -198,8 +203,8 @@ def corpus_changed(
             continue
         if _sha256_or_none(path) != entry.get("sha256"):
             return True
-        if verified is not None and time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) >= RACY_NS:
-            verified[rel] = stat  # not itself racy: a later change in the same clock tick is impossible
+        if verified is not None and _settled(st):
+            verified[rel] = stat
     return False
 
 

@@ -17,6 +17,7 @@ from functools import lru_cache
 from retrieval.types import Citation
 
 __all__ = [
+    "MONEY_MARK",
     "Mention",
     "NUMBER_WORDS",
     "ReaderEvidence",
@@ -46,6 +47,8 @@ _SCALE_WORDS = {"100", "1000", "1000000", "1000000000"}
 _CURRENCY_SIGNS = {"us$": "usd", "$": "usd", "€": "eur", "£": "gbp", "¥": "jpy"}
 _CURRENCY_WORDS = {"dollar": "usd", "dollars": "usd", "usd": "usd", "euro": "eur", "euros": "eur", "eur": "eur",
                    "gbp": "gbp", "yen": "jpy"}
+# What marks a figure as money; ``engine.measure_kind`` reads the same mark.
+MONEY_MARK = re.compile(r"[$\u00a3\u20ac\u00a5]|\b(?:dollars?|euros?|usd|eur)\b", re.IGNORECASE)
 # Money abbreviates its scale ("$40m", "£1.2bn"); only beside a currency, where "m" cannot be metres.
 _MONEY_SCALE = re.compile(r"(?<=\d)\s?(bn|b|mn|m|k)\b")
 _MONEY_SCALES = {"bn": " billion", "b": " billion", "mn": " million", "m": " million", "k": " thousand"}
@@ -68,13 +71,12 @@ def normalize_value(text: str) -> str:
         if stripped == t:
             break
         t = stripped
+    t = expand_money_scales(t)
     currencies = []
     for sign, code in _CURRENCY_SIGNS.items():
         if sign in t:
             currencies.append(code)
             t = t.replace(sign, " ")
-    if currencies:
-        t = expand_money_scales(t)
     t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)
     t = re.sub(r"\s*%|\s+per\s*cent\b", " percent", t)  # "5%", "5 per cent", "5 percent"
     t = re.sub(r"(?<=\d)(?:st|nd|rd|th)\b", "", t)  # "September 19th"
@@ -116,8 +118,9 @@ _MONTH_NAMES = frozenset(_MONTHS.values()) | {"may"}
 
 
 def expand_money_scales(text: str) -> str:
-    """ "$40m" -> "$40 million", "£1.2bn" -> "£1.2 billion": call only on money, where "m" cannot be metres."""
-    return _MONEY_SCALE.sub(lambda m: _MONEY_SCALES[m.group(1)], text)
+    """ "$40m" -> "$40 million", "£1.2bn" -> "£1.2 billion"; text that is not money (``MONEY_MARK``) is returned as
+    it is, since there "40m" may be metres."""
+    return _MONEY_SCALE.sub(lambda m: _MONEY_SCALES[m.group(1)], text) if MONEY_MARK.search(text) else text
 
 
 def _plain(number: Decimal) -> str:

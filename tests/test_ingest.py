@@ -130,9 +130,15 @@ def test_captions_with_their_credit_and_copyright_notices_are_furniture() -> Non
         "Copyright law protects the expression of ideas, not the ideas themselves, in most of the world.",
         "The photo, taken in 1936, shows the crowd in front of the stadium before the opening ceremony.",
         "Turnout was 64% (up from 58%), the commission said on Monday in its final report of the count.",
+        "The board said on Monday that all rights reserved for the founders had lapsed in 2019 after the sale.",
+        "Copyright 1976 legislation still governs most of the disputes, the judge said on Tuesday in her ruling.",
+        "© 2024 was a record year for the company, which sold 2 million cars in Europe and Asia.",
+        "Investigators now have one question about the photo: who was behind the camera on that night?",
+        "Protesters held up the picture: a smiling boy, 12, killed in the strike on Sunday!",
+        "Shares of the company rose 4% after its results beat forecasts (the photo-sharing app)",
     ],
 )
-def test_prose_about_copyright_or_photos_stays(paragraph: str) -> None:
+def test_prose_that_looks_like_a_notice_or_a_credit_stays(paragraph: str) -> None:
     assert find_content_spans(paragraph) == ((0, len(paragraph)),)
     assert guess_title(paragraph)[0] == paragraph
 
@@ -209,21 +215,6 @@ def test_a_headline_may_say_we_or_you(headline: str) -> None:
     title, span = guess_title(text)
     assert title == headline
     assert text[find_content_spans(text, span)[0][0] :].startswith(headline)  # kept as content, as a title is
-
-
-@pytest.mark.parametrize(
-    "paragraph",
-    [
-        "The board said on Monday that all rights reserved for the founders had lapsed in 2019 after the sale.",
-        "Copyright 1976 legislation still governs most of the disputes, the judge said on Tuesday in her ruling.",
-        "© 2024 was a record year for the company, which sold 2 million cars in Europe and Asia.",
-        "Investigators now have one question about the photo: who was behind the camera on that night?",
-        "Protesters held up the picture: a smiling boy, 12, killed in the strike on Sunday!",
-        "Shares of the company rose 4% after its results beat forecasts (the photo-sharing app)",
-    ],
-)
-def test_prose_that_looks_like_a_notice_or_a_credit_stays(paragraph: str) -> None:
-    assert find_content_spans(paragraph) == ((0, len(paragraph)),)
 
 
 def _wrapped(text: str, width: int, between: str) -> str:
