@@ -15,11 +15,16 @@ __all__ = [
     "BM25",
     "BuildConfig",
     "Citation",
+    "CorpusError",
     "DenseIndex",
     "Document",
     "Engine",
     "FusionMode",
     "Hit",
+    "IndexCorrupt",
+    "IndexIncompatible",
+    "IndexMissing",
+    "IndexTooNew",
     "Passage",
     "SearchConfig",
     "__version__",
@@ -34,20 +39,30 @@ _LAZY = {
     "Hit": "retrieval.types",
     "Passage": "retrieval.types",
     "BM25": "retrieval.bm25",
-    "tokenize": "retrieval.tokenize",
     "DenseIndex": "retrieval.dense",
     "FusionMode": "retrieval.fusion",
     "Engine": "retrieval.engine",
     "BuildConfig": "retrieval.engine",
     "SearchConfig": "retrieval.engine",
+    "CorpusError": "retrieval.ingest",
+    "IndexCorrupt": "retrieval.store",
+    "IndexIncompatible": "retrieval.store",
+    "IndexMissing": "retrieval.store",
+    "IndexTooNew": "retrieval.store",
 }
+
+# Bound now, not lazily: ``tokenize`` is also a submodule's name, and importing that submodule (any of BM25, Engine
+# ... does) would set the package attribute to the module, so ``from retrieval import tokenize`` would depend on
+# import order. The submodule is pure Python and light.
+from retrieval.tokenize import tokenize  # noqa: E402
 
 if TYPE_CHECKING:
     from retrieval.bm25 import BM25
     from retrieval.dense import DenseIndex
     from retrieval.engine import BuildConfig, Engine, SearchConfig
     from retrieval.fusion import FusionMode
-    from retrieval.tokenize import tokenize
+    from retrieval.ingest import CorpusError
+    from retrieval.store import IndexCorrupt, IndexIncompatible, IndexMissing, IndexTooNew
     from retrieval.types import Answer, AnswerValue, Citation, Document, Hit, Passage
 
 
@@ -60,3 +75,7 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

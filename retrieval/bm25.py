@@ -121,6 +121,10 @@ class BM25:
         """Tokenise and index ``texts``; document ids continue from ``len(self)``."""
         if isinstance(texts, str):
             raise ValueError("add() takes a sequence of texts, not a single str")
+        texts = list(texts)
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):  # tokenize(None) is [], which would index an empty document silently
+                raise TypeError(f"text {i} is a {type(t).__name__}, expected a str")
         cfg = self._tokenizer
         self.add_tokens([tokenize(t, cfg) for t in texts])
 
@@ -215,6 +219,8 @@ class BM25:
 
     def _query_postings(self, query: str | Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
         """Doc ids and multiplicity-weighted weights of the query's known terms."""
+        if isinstance(query, (bytes, bytearray)) or query is None:
+            raise TypeError(f"a query is a str or a sequence of tokens, got {type(query).__name__}")
         tokens = tokenize(query, self._tokenizer) if isinstance(query, str) else query
         vocab = self._vocab
         counts: dict[int, int] = {}
@@ -257,6 +263,8 @@ class BM25:
         Only documents containing at least one query term are returned, so there
         may be fewer than ``k`` results, and none when no query term is known.
         """
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise TypeError(f"k must be an int, got {type(k).__name__}")
         n = len(self)
         if k <= 0 or n == 0:
             return _EMPTY_IDS.copy(), _EMPTY_SCORES.copy()

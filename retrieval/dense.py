@@ -160,6 +160,8 @@ class DenseIndex:
     """
 
     def __init__(self, dim: int = 384, kind: str = "flat", **params: Any) -> None:
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"dim must be an int, got {type(dim).__name__}")
         if dim < 1:
             raise ValueError("dim must be >= 1")
         if kind not in KINDS:
@@ -263,6 +265,8 @@ class DenseIndex:
             raise ValueError(f"expected vectors of shape (n, {self.dim}), got {vectors.shape}")
         if len(vectors) == 0:
             return
+        if not np.isfinite(vectors).all():
+            raise ValueError("vectors contain NaN or infinite values")
         if self._index is None:  # ivf with nlist chosen from the first batch
             self.build_params["nlist"] = auto_nlist(len(vectors))
             self._index = self._new_index(self.build_params["nlist"])
@@ -296,14 +300,18 @@ class DenseIndex:
             self._index.k_factor = float(sp["rerank"])
 
     def search(self, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, ids) per query row, best first; ids are -1 only where fewer than k vectors exist.
+        """Top-k (scores, ids) per query row, best first, equal scores by id; ``min(k, len(self))`` columns.
 
         An approximate kind can find fewer than k candidates for a query (few IVF lists probed); those rows are
         searched again exhaustively, so callers never see padding they did not ask for.
         """
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise TypeError(f"k must be an int, got {type(k).__name__}")
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        if queries.shape[1] != self.dim:
-            raise ValueError(f"expected queries of dimension {self.dim}, got {queries.shape[1]}")
+        if queries.ndim != 2 or queries.shape[1] != self.dim:
+            raise ValueError(f"expected queries of dimension {self.dim}, got shape {queries.shape}")
+        if not np.isfinite(queries).all():
+            raise ValueError("queries contain NaN or infinite values")
         if k <= 0 or len(self) == 0 or queries.shape[0] == 0:
             empty = np.zeros((queries.shape[0], max(0, min(k, len(self)))))
             return empty.astype(np.float32), empty.astype(np.int64)
@@ -315,7 +323,7 @@ class DenseIndex:
             missing = np.flatnonzero((ids < 0).any(axis=1))
             if len(missing):
                 scores[missing], ids[missing] = self._exhaustive(queries[missing], k)
-        return scores, ids
+        return _ties_by_id(scores, ids)
 
     def _search_threads(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """One query runs on one thread: a flat scan is memory-bandwidth bound, and splitting a single query
@@ -343,8 +351,11 @@ class DenseIndex:
         n = int(self._index.ntotal)
         stored = faiss.rev_swig_ptr(self._index.get_xb(), n * self.dim).reshape(n, self.dim)  # a view, no copy
         sims = stored @ query
-        top = np.argpartition(-sims, k - 1)[:k] if k < n else np.arange(n)
-        order = top[np.lexsort((top, -sims[top]))]  # best first; equal scores by id, as faiss orders them
+        if k < n:  # every vector tied with the k-th best stays in, so the lowest ids win ties, as in faiss's heaps
+            top = np.flatnonzero(sims >= sims[np.argpartition(-sims, k - 1)[k - 1]])
+        else:
+            top = np.arange(n)
+        order = top[np.lexsort((top, -sims[top]))][:k]  # best first; equal scores by id
         return sims[order][None, :].astype(np.float32), order[None, :].astype(np.int64)
 
     def _exhaustive(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -364,6 +375,9 @@ class DenseIndex:
         ids = np.asarray(ids, dtype=np.int64).ravel()
         if self._index is None or len(ids) == 0:
             return np.zeros((len(ids), self.dim), dtype=np.float32)
+        bad = ids[(ids < 0) | (ids >= len(self))]
+        if len(bad):  # faiss reads out of bounds (or crashes) on a negative id
+            raise IndexError(f"vector id {int(bad[0])} is out of range for an index of {len(self)} vectors")
         return np.asarray(self._index.reconstruct_batch(ids), dtype=np.float32)
 
     def memory_bytes(self) -> int:
@@ -390,6 +404,8 @@ class DenseIndex:
         if self._index is None:
             raise ValueError(f"an empty {self.kind} index has nothing to save; add vectors first")
         directory = Path(directory)
+        if not directory.is_dir():
+            raise FileNotFoundError(f"not an existing directory: {directory}")
         faiss.write_index(self._index, str(directory / _INDEX_FILE))
         meta = {"dim": self.dim, "kind": self.kind, "ntotal": len(self), "build": self.build_params,
                 "search": self.search_params}
@@ -417,6 +433,14 @@ class DenseIndex:
             raise ValueError(f"{_INDEX_FILE} does not match {_PARAMS_FILE}")
         obj._apply_search_params()
         return obj
+
+
+def _ties_by_id(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row best first with equal scores in ascending id order. faiss's heaps keep the lowest ids among ties but
+    return them in either order; a single query (``_flat_scan``) and a batch must agree, or ``ask`` and the batched
+    evaluation would return different copies of a syndicated article."""
+    order = np.lexsort((ids, -scores), axis=-1)
+    return np.take_along_axis(scores, order, axis=1), np.take_along_axis(ids, order, axis=1)
 
 
 def _faiss_bytes(index: Any) -> tuple[int, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -69,6 +70,15 @@ class BuildConfig:
     target_recall: float = 0.95
 
     def __post_init__(self) -> None:
+        if not isinstance(self.chunker, ChunkerConfig) or not isinstance(self.tokenizer, TokenizerConfig):
+            raise TypeError("chunker and tokenizer must be ChunkerConfig and TokenizerConfig instances")
+        if not (_is_number(self.bm25_k1) and self.bm25_k1 >= 0 and _is_number(self.bm25_b) and 0 <= self.bm25_b <= 1
+                and _is_number(self.bm25_epsilon) and self.bm25_epsilon >= 0):
+            raise ValueError("bm25_k1 and bm25_epsilon must be numbers >= 0 and bm25_b a number in [0, 1]")
+        if not isinstance(self.sentence_vectors, bool):
+            raise ValueError("sentence_vectors must be True or False")
+        if not _is_int(self.batch_size) or self.batch_size < 1:
+            raise ValueError("batch_size must be an int >= 1")
         if self.index_type != "auto" and self.index_type not in DENSE_KINDS:
             raise ValueError(f"index_type must be 'auto' or one of {', '.join(DENSE_KINDS)}")
         if not 0.0 < self.target_recall <= 1.0:
@@ -110,6 +120,14 @@ class SearchConfig:
     conflict_min_ratio: float = CONFLICT_MIN_RATIO
 
     def __post_init__(self) -> None:
+        try:  # a mode's name ("rrf") is as good as the member; anything else fails here, not at the first ask
+            object.__setattr__(self, "fusion", FusionMode(self.fusion))
+        except ValueError:
+            raise ValueError(f"fusion must be one of {', '.join(m.value for m in FusionMode)}, got {self.fusion!r}") from None
+        if not (_is_int(self.depth) and _is_int(self.rrf_k)):
+            raise ValueError("depth and rrf_k must be ints")
+        if not _is_number(self.alpha) or not _is_number(self.conflict_min_ratio):
+            raise ValueError("alpha and conflict_min_ratio must be numbers")
         if self.answerer not in ANSWERERS:
             raise ValueError("answerer must be 'auto', 'reader' or 'heuristic'")
         if not 0.0 <= self.alpha <= 1.0:
@@ -118,6 +136,34 @@ class SearchConfig:
             raise ValueError("depth and rrf_k must be >= 1")
         if not 0.0 <= self.conflict_min_ratio <= 1.0:
             raise ValueError("conflict_min_ratio must be in [0, 1]")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_k(k: Any) -> int:
+    if not _is_int(k) or k < 1:
+        raise ValueError(f"k must be an int >= 1, got {k!r}")
+    return int(k)
+
+
+def _check_questions(questions: Any) -> list[str]:
+    """A list of non-blank questions; one-line errors for the mistakes an integrator makes (a bare str searches
+    each character, None fails deep inside the encoder, a blank question matches arbitrary passages)."""
+    if isinstance(questions, (str, bytes)):
+        raise TypeError("expected a sequence of questions, not a single str (use search() or ask() for one)")
+    out = list(questions)
+    for q in out:
+        if not isinstance(q, str):
+            raise TypeError(f"a question must be a str, got {type(q).__name__}")
+        if not q.strip():
+            raise ValueError("a question is empty")
+    return out
 
 
 def _noop_progress(_label: str, _total: int) -> Callable[[int], None]:
@@ -384,6 +430,9 @@ class Engine:
         return self._idf_scale
 
     def encode(self, questions: Sequence[str]) -> np.ndarray:
+        """Unit query vectors, one row per question (the encoder the index was built with)."""
+        if isinstance(questions, (str, bytes)):
+            raise TypeError("encode() takes a sequence of questions, not a single str")
         return self.encoder.encode(list(questions))
 
     def search(
@@ -398,16 +447,20 @@ class Engine:
         k: int = 10,
         mode: FusionMode | str | None = None,
         timings: dict[str, float] | None = None,
-        methods: Sequence[str] = ("hybrid",),
         query_vectors: np.ndarray | None = None,
     ) -> list[list[Hit]]:
-        """Search many questions at once (dense search is batched). ``methods`` may add 'bm25' / 'dense' only."""
+        """Search many questions at once (dense search is batched); ``query_vectors``: their vectors, when the
+        caller has encoded them already (one row per question)."""
         cfg = self.search_config
+        questions = _check_questions(questions)
+        k = _check_k(k)
         mode = FusionMode(mode) if mode is not None else cfg.fusion
         timings = timings if timings is not None else {}
-        if k <= 0 or not questions:
+        if not questions:
             timings.update(encode_ms=0.0, bm25_ms=0.0, dense_ms=0.0, fusion_ms=0.0)
-            return [[] for _ in questions]
+            return []
+        if query_vectors is not None and np.shape(query_vectors)[:1] != (len(questions),):
+            raise ValueError(f"query_vectors has {np.shape(query_vectors)[:1] or 'no'} rows for {len(questions)} questions")
         questions = [clean_text(q) for q in questions]
         t0 = time.perf_counter()
         qv = query_vectors if query_vectors is not None else self.encode(questions)
@@ -450,6 +503,8 @@ class Engine:
 
     def ask(self, question: str, k: int = 10, mode: FusionMode | str | None = None) -> Answer:
         """Answer from the top ``k`` passages, or abstain (``Answer.text is None``) when the corpus does not say."""
+        (question,) = _check_questions([question])
+        k = _check_k(k)
         question = clean_text(question)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()

@@ -342,3 +342,16 @@ def test_bench_agreement_is_over_every_query_and_catches_a_wrong_ranking(tmp_pat
 
     monkeypatch.setattr(BM25, "search", one_short)
     assert compare_with_rank_bm25(corpus, queries)["top10_agreement"] == 0.0
+
+
+def test_non_text_inputs_are_type_errors_not_empty_documents() -> None:
+    model = BM25()
+    with pytest.raises(TypeError, match="text 1 is a NoneType"):
+        model.add(["a cat", None])  # type: ignore[list-item]
+    assert len(model) == 0  # nothing half-added
+    model.add(["a cat", "a dog"])
+    for query in (b"cat", None):
+        with pytest.raises(TypeError, match="a query is a str or a sequence of tokens"):
+            model.search(query)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="k must be an int"):
+        model.search("cat", 2.5)  # type: ignore[arg-type]

@@ -187,9 +187,8 @@ def test_an_off_topic_question_is_said_to_be_off_topic_even_when_nothing_reads_a
     assert engine.ask("who is the president of Azerbaijan?").abstain_reason == "no_candidate"
 
 
-def test_asking_with_no_passages_abstains_and_still_times_every_stage(seeds_engine: Engine) -> None:
-    answer = seeds_engine.ask("where were talks held?", k=0)
-    assert answer.text is None and answer.abstain_reason == "no_candidate" and answer.hits == []
+def test_every_stage_of_an_answer_is_timed(seeds_engine: Engine) -> None:
+    answer = seeds_engine.ask("where were talks held?", k=1)
     assert {"encode_ms", "bm25_ms", "dense_ms", "fusion_ms", "answer_ms", "total_ms"} <= set(answer.timings)
 
 
@@ -321,3 +320,43 @@ def test_a_one_article_corpus_is_not_off_topic_to_its_own_questions(tmp_path: Pa
     assert answer.abstain_reason != "off_topic"
     assert answer.text == "Halvorsen Civil"
     assert engine.ask("who won the 2022 FIFA World Cup?").abstain_reason == "off_topic"
+
+
+def test_api_misuse_is_a_clear_error_before_any_work(seeds_engine: Engine) -> None:
+    from retrieval.engine import BuildConfig, SearchConfig
+    from retrieval.fusion import FusionMode
+
+    with pytest.raises(TypeError, match="not a single str"):
+        seeds_engine.search_batch("where were talks held?")  # would search each character
+    with pytest.raises(TypeError, match="not a single str"):
+        seeds_engine.encode("abc")
+    with pytest.raises(ValueError, match="1 rows for 2 questions|\\(1,\\) rows for 2 questions"):
+        seeds_engine.search_batch(["a talk", "a truce"], query_vectors=np.zeros((1, 384), np.float32))
+    with pytest.raises(TypeError, match="a question must be a str"):
+        seeds_engine.ask(None)  # type: ignore[arg-type]
+    for k in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="k must be an int >= 1"):
+            seeds_engine.search("where were talks held?", k=k)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="fusion must be one of"):
+        SearchConfig(fusion="bogus")  # type: ignore[arg-type]
+    assert SearchConfig(fusion="rrf").fusion is FusionMode.RRF  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="depth and rrf_k must be ints"):
+        SearchConfig(depth=2.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="bm25_k1"):
+        BuildConfig(bm25_k1=-1)  # failed only inside build, after ingest and embedding
+    with pytest.raises(ValueError, match="batch_size"):
+        BuildConfig(batch_size=0)
+    with pytest.raises(ValueError, match="sentence_vectors"):
+        BuildConfig(sentence_vectors="no")  # type: ignore[arg-type]
+    assert seeds_engine.search_batch([]) == []
+
+
+def test_public_names_do_not_depend_on_import_order() -> None:
+    """``tokenize`` is a function and a submodule's name: importing BM25 first used to leave the module there."""
+    import subprocess
+
+    code = ("from retrieval import BM25\nfrom retrieval import tokenize, IndexMissing, CorpusError\n"
+            "import retrieval\nassert callable(tokenize) and tokenize('Hello worlds') == ['hello', 'world']\n"
+            "assert {'Engine', 'tokenize', 'IndexMissing'} <= set(dir(retrieval))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -100,9 +100,8 @@ def check_json_offsets(obj: dict, texts: dict[str, str]) -> None:
         assert texts[p["doc_id"]][p["start"] : p["end"]] == p["text"]
 
 
+BLANK_QUESTIONS = {"empty": "", "whitespace": " \t\n" * 100}
 ENGINE_QUESTIONS = {
-    "empty": "",
-    "whitespace": " \t\n" * 100,
     "NUL characters": "\x00" * 1000,
     "all C0 controls": "".join(map(chr, range(32))) * 10,
     "1 MB of one letter": "x" * 1_000_000,
@@ -124,6 +123,16 @@ def test_questions_through_engine_ask(case: str, tiny_engine, tiny) -> None:
     check_offsets(answer, document_texts(tiny.corpus))
     assert elapsed < 60
     OUTCOMES[f"Engine.ask: {case}"] = f"{'answered' if answer.text else 'abstained'} in {elapsed:.2f} s"
+    FIGURES["bad questions tried (Engine.ask)"] += 1
+
+
+@pytest.mark.parametrize("case", list(BLANK_QUESTIONS))
+def test_blank_questions_through_engine_are_a_one_line_value_error(case: str, tiny_engine) -> None:
+    """A blank question matches arbitrary passages with confident-looking scores: an error, as in the CLI."""
+    for call in (tiny_engine.ask, tiny_engine.search):
+        with pytest.raises(ValueError, match="^a question is empty$"):
+            call(BLANK_QUESTIONS[case])
+    OUTCOMES[f"Engine.ask: {case}"] = "ValueError: a question is empty"
     FIGURES["bad questions tried (Engine.ask)"] += 1
 
 
