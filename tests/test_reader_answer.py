@@ -338,3 +338,24 @@ def test_quantities_in_words_count_as_quantities(text: str) -> None:
 
     assert _states_a_quantity(text)
     assert not _states_a_quantity("Levi's Stadium") and not _states_a_quantity("this month")
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Why were residents short of food?", "a blockade of the only road"),
+    ("What were residents short of food because of?", "because of a blockade of the only road"),
+])
+def test_a_why_answer_is_the_reason_not_its_connective(question: str, expected: str) -> None:
+    text = "Residents were short of food because of a blockade of the only road, officials said."
+    hits = [_hit(0, "a", text, 1)]
+    b0 = text.index("because of")
+    b1 = text.index(", officials")
+    spans = [ReaderSpan(0, b0, b1, text[b0:b1], score=9.0, null_score=0.0),
+             ReaderSpan(0, text.index("a blockade"), b1, "a blockade of the only road", score=7.0, null_score=0.0)]
+    rows = reader_rows(question, hits, spans, IDF)
+    values = select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0))
+    best = values[0]
+    assert best.text == expected
+    citation = best.mentions[0].citation
+    assert text[citation.start - 100 : citation.end - 100] == expected  # the passage starts at 100
+    if question.startswith("Why"):  # both readings name one reason: one value, their odds pooled
+        assert len(values) == 1 and len(best.mentions) == 2
