@@ -26,6 +26,7 @@ __all__ = [
     "keyword_coverage",
     "sentence_tokens",
     "text_tokens",
+    "word_family",
 ]
 
 NUMERIC_KINDS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
@@ -127,6 +128,27 @@ def keyword_coverage(tokens: set[str], keywords: Sequence[str], idf: dict[str, f
     if total <= 0:
         return 0.0
     return sum(idf.get(k, 0.0) for k in keywords if k in tokens) / total
+
+
+# Endings cut, first match only; the longer ones need a longer stem left ("nation" stays "nation").
+_FAMILY_SUFFIXES = ("ations", "ation", "ings", "ing", "ied", "ies", "ed", "es", "ers", "er", "ly", "ments", "ment", "s")
+
+
+@lru_cache(maxsize=65536)
+def word_family(token: str) -> str:
+    """A crude common stem of a BM25 token's inflections and close derivatives ("used", "using", "use" -> "us";
+    "evacuated", "evacuate" -> "evacuat"). Coarser and sloppier than the light stemmer BM25 uses (it also merges
+    "need" with "ne"), so it only serves where a missed match costs more than a false one: the off-topic gate's
+    keyword share, where a question saying "using" of a passage saying "used" read as off topic."""
+    if len(token) < 3 or not token.isalpha():
+        return token
+    for suffix in _FAMILY_SUFFIXES:
+        if token.endswith(suffix) and len(token) - len(suffix) >= (3 if len(suffix) > 3 else 2):
+            token = token[: -len(suffix)]
+            break
+    if len(token) > 3 and token[-1] == token[-2] and token[-1] not in "aeiouls":  # "stopped" -> "stopp" -> "stop"
+        token = token[:-1]
+    return token[:-1] if token.endswith("e") and len(token) > 2 else token
 
 
 @lru_cache(maxsize=65536)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.question import analyze_question, keyword_coverage, text_tokens
+from retrieval.question import analyze_question, keyword_coverage, text_tokens, word_family
 from retrieval.tokenize import TokenizerConfig
 from retrieval.types import Citation, Hit
 from retrieval.values import NUMBER_WORDS, Mention, ReaderEvidence, ScoredValue, logit, normalize_value, shift_probability, sigmoid
@@ -144,12 +144,20 @@ def best_keyword_coverage(
 
     A keyword the corpus never uses weighs as its rarest word (``unseen_weight``, the largest idf when not given):
     "Who won the 2022 FIFA World Cup?" shares "2022" with a corpus about a war, and "FIFA", which it lacks, is what
-    says the question is about something else.
+    says the question is about something else. A keyword counts as contained when the passage has a word of its
+    family (``word_family``): "which telescope was using the mirror?" is about a passage where one "used" it.
     """
     unseen = unseen_weight if unseen_weight is not None else max(idf.values(), default=1.0) or 1.0
     weights = {k: idf.get(k, unseen) for k in keywords}
-    return max((keyword_coverage(set(text_tokens(h.passage.text, tokenizer)), tuple(weights), weights) for h in hits),
-               default=0.0)
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    best = 0.0
+    for h in hits:
+        tokens = set(text_tokens(h.passage.text, tokenizer))
+        families = {word_family(t) for t in tokens}
+        best = max(best, sum(w for k, w in weights.items() if k in tokens or word_family(k) in families) / total)
+    return best
 
 
 @dataclass(frozen=True)

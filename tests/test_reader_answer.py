@@ -89,6 +89,29 @@ def test_best_keyword_coverage_is_the_best_passage_share_and_unseen_words_weigh_
     assert best_keyword_coverage([], hits, IDF) == 0.0 and best_keyword_coverage([key["left"]], [], IDF) == 0.0
 
 
+def test_best_keyword_coverage_counts_another_form_of_a_word() -> None:
+    """"Which telescope was using the mirror?" of a passage where one "used" it: "using" is unseen in the corpus
+    (the rarest weight), and without word families the question read as off topic."""
+    hits = [_hit(0, "a", "Astronomers used the Hale telescope's mirror in 1949.", 1)]
+    idf = {**IDF, "telescope": 2.0, "mirror": 2.0, "used": 1.0}
+    keywords = [tokenize(w)[0] for w in ("telescope", "using", "mirror")]
+    assert best_keyword_coverage(keywords, hits, idf) == pytest.approx(1.0)
+    other = [tokenize(w)[0] for w in ("telescope", "FIFA", "mirror")]  # a word of no family stays missing
+    assert best_keyword_coverage(other, hits, idf) == pytest.approx(4.0 / 8.0)
+
+
+@pytest.mark.parametrize(("words", "same"), [
+    (("use", "used", "using", "uses"), True), (("evacuate", "evacuated", "evacuating"), True),
+    (("stop", "stopped", "stopping"), True), (("kill", "killed", "killings"), True),
+    (("nation", "national"), False), (("war", "ward"), False), (("FIFA", "fife"), False),
+])
+def test_word_families(words: tuple[str, ...], same: bool) -> None:
+    from retrieval.question import word_family
+
+    families = {word_family(tokenize(w)[0]) for w in words}
+    assert (len(families) == 1) is same
+
+
 def test_select_reader_answer_empty() -> None:
     assert select_reader_answer([], ReaderSettings()) == []
 
