@@ -51,10 +51,9 @@ _LAZY = {
     "IndexTooNew": "retrieval.store",
 }
 
-# Bound now, not lazily: ``tokenize`` is also a submodule's name, and importing that submodule (any of BM25, Engine
-# ... does) would set the package attribute to the module, so ``from retrieval import tokenize`` would depend on
-# import order. The submodule is pure Python and light.
-from retrieval.tokenize import tokenize  # noqa: E402
+# ``tokenize`` is also a submodule, made callable as the function (see ``retrieval.tokenize``). It is imported now
+# (pure Python, light) so that the name means the same object whatever was imported first.
+from retrieval import tokenize  # noqa: E402
 
 if TYPE_CHECKING:
     from retrieval.bm25 import BM25
@@ -78,4 +77,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(__all__)

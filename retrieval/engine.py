@@ -459,8 +459,10 @@ class Engine:
         if not questions:
             timings.update(encode_ms=0.0, bm25_ms=0.0, dense_ms=0.0, fusion_ms=0.0)
             return []
-        if query_vectors is not None and np.shape(query_vectors)[:1] != (len(questions),):
-            raise ValueError(f"query_vectors has {np.shape(query_vectors)[:1] or 'no'} rows for {len(questions)} questions")
+        if query_vectors is not None:
+            query_vectors = np.atleast_2d(query_vectors)  # one question's vector may come as one row or as a vector
+            if len(query_vectors) != len(questions):
+                raise ValueError(f"query_vectors has {len(query_vectors)} rows for {len(questions)} questions")
         questions = [clean_text(q) for q in questions]
         t0 = time.perf_counter()
         qv = query_vectors if query_vectors is not None else self.encode(questions)

@@ -155,8 +155,9 @@ def best_keyword_coverage(
     best = 0.0
     for h in hits:
         tokens = set(text_tokens(h.passage.text, tokenizer))
-        families = {word_family(t) for t in tokens}
-        best = max(best, sum(w for k, w in weights.items() if k in tokens or word_family(k) in families) / total)
+        families = {word_family(t) for t in tokens if len(t) > 2}  # "us" the pronoun is no family of "used"
+        held = (w for k, w in weights.items() if k in tokens or (len(k) > 2 and word_family(k) in families))
+        best = max(best, sum(held) / total)
     return best
 
 
@@ -217,13 +218,14 @@ def _states_a_quantity(text: str) -> bool:
 # risen", not "because interest rates had risen". SQuAD's annotators went both ways (of v1.1 train's 1,248 "why"
 # answers, 62 open with "because" and 70 start right after one); its dev set's several answers per question cover
 # both, and there the cut changes 17 of 7,753 forced answers, EM +6 (see docs/experiments.md).
-_REASON_OPENER = re.compile(r"(?:because(?:\s+of)?|due\s+to|owing\s+to)\s+(?=\S)", re.IGNORECASE)
+_REASON_OPENER = re.compile(r"(?:because\s+of\b|because(?!\s+of\b)|due\s+to|owing\s+to)\s+(?=\S)", re.IGNORECASE)
 
 
 def reason_without_connective(text: str) -> int:
-    """How many leading characters of a "why" answer are its connective ("because of ", "due to "); 0: none."""
+    """How many leading characters of a "why" answer are its connective ("because of ", "due to "); 0: none, or
+    nothing but punctuation would be left ("because of ." stays)."""
     m = _REASON_OPENER.match(text)
-    return m.end() if m else 0
+    return m.end() if m and any(ch.isalnum() for ch in text[m.end():]) else 0
 
 
 def reader_rows(
@@ -252,7 +254,10 @@ def reader_rows(
         seen.add((p.doc_id, start, end))
         text = span.text
         if analysis.qtype == "why" and (cut := reason_without_connective(text)):
-            text, start = text[cut:], start + cut  # its score still counts for the reason it gives (pooled)
+            text, start = text[cut:], start + cut
+            if (p.doc_id, start, end) in seen:
+                continue  # the reason alone was read already, with a better score
+            seen.add((p.doc_id, start, end))
         j, (s0, s1) = next(((j, (a, b)) for j, (a, b) in enumerate(p.sentences) if a <= start < b),
                            (None, (p.start, p.end)))
         # the sentence reaches the span's end, even a closing quote the span took along past the full stop

@@ -7,6 +7,8 @@ use the same rules, and so the rules can be tested (and tuned) on their own.
 from __future__ import annotations
 
 import re
+import sys
+import types
 import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Literal
@@ -216,3 +218,16 @@ def tokenize_many(
 ) -> list[list[str]]:
     """Tokenise each text with the same config."""
     return [tokenize(t, config) for t in texts]
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as its ``tokenize``: the package exports a function named like this submodule, and
+    importing the submodule sets the package attribute to the module, so ``from retrieval import tokenize`` gives
+    the module whenever it was imported first. Calling it works either way, and ``import retrieval.tokenize``
+    still gives the module (for ``TokenizerConfig``, or a test's monkeypatch)."""
+
+    def __call__(self, text: str, config: TokenizerConfig | None = None) -> list[str]:
+        return tokenize(text, config)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -98,6 +98,8 @@ def test_best_keyword_coverage_counts_another_form_of_a_word() -> None:
     assert best_keyword_coverage(keywords, hits, idf) == pytest.approx(1.0)
     other = [tokenize(w)[0] for w in ("telescope", "FIFA", "mirror")]  # a word of no family stays missing
     assert best_keyword_coverage(other, hits, idf) == pytest.approx(4.0 / 8.0)
+    told_us = [_hit(0, "a", "Officials told us the mirror was cracked.", 1)]
+    assert best_keyword_coverage([tokenize("users")[0]], told_us, idf) == 0.0  # not the pronoun's family
 
 
 @pytest.mark.parametrize(("words", "same"), [
@@ -380,5 +382,13 @@ def test_a_why_answer_is_the_reason_not_its_connective(question: str, expected: 
     assert best.text == expected
     citation = best.mentions[0].citation
     assert text[citation.start - 100 : citation.end - 100] == expected  # the passage starts at 100
-    if question.startswith("Why"):  # both readings name one reason: one value, their odds pooled
-        assert len(values) == 1 and len(best.mentions) == 2
+    if question.startswith("Why"):  # both readings name one reason at one place: one value, cited once
+        assert len(values) == 1 and len(best.mentions) == 1
+
+
+@pytest.mark.parametrize("text", ["because of", "because of.", "due to"])
+def test_a_connective_alone_is_not_cut_to_nothing(text: str) -> None:
+    from retrieval.reader_answer import reason_without_connective
+
+    assert reason_without_connective(text) == 0
+    assert reason_without_connective("because ofttimes it rained") == len("because ")
