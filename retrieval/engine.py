@@ -620,7 +620,11 @@ class Engine:
                 question, hits, self.sentence_cosines(query_vector, hits), self.idf, self.tokenizer, self.idf_scale
             )
             values, calib = select_answer(rows, self.answer_model), self.answer_model
-            min_cosine, min_coverage = 0.0, 1.0
+            # the gate measures retrieval, not the reader: the heuristic answerer uses it too, where it is fitted
+            gate = self.answer_model.reader
+            min_cosine, min_coverage = (
+                (gate.min_question_cosine, gate.min_question_coverage) if gate is not None else (0.0, 1.0)
+            )
         best_cosine = best_dense_cosine(hits, default=min_cosine)
         alternatives = [
             AnswerValue(v.text, v.key, calib.value_confidence(v, best_cosine), [m.citation for m in v.mentions])

@@ -157,6 +157,19 @@ def test_off_topic_question_abstains(seeds_engine: Engine) -> None:
     assert answer.hits  # still shows the closest passages
 
 
+def test_the_heuristic_answerer_has_the_off_topic_gate_too(seeds_engine: Engine) -> None:
+    """The gate measures retrieval (cosine, keyword share), not the reader: without it the heuristic answerer
+    answered "who won the 2022 World Cup?" from a war corpus."""
+    from retrieval.engine import SearchConfig
+
+    engine = copy.copy(seeds_engine)
+    engine.search_config = SearchConfig(answerer="heuristic")
+    assert engine.reader is None
+    answer = engine.ask("who won the 2022 World Cup?")
+    assert answer.text is None and answer.abstain_reason == "off_topic"
+    assert engine.ask("where were talks held?").abstain_reason != "off_topic"
+
+
 def test_a_question_whose_words_a_passage_holds_is_not_off_topic(seeds_engine: Engine) -> None:
     """The gate's exception: with every question below the cosine gate, one whose keywords a retrieved passage
     holds gets an answer or a best guess, while one about something else is still stopped."""
