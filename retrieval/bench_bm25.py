@@ -28,12 +28,20 @@ def _ids_and_texts(path: Path, text_of: Callable[[dict], str]) -> tuple[list[str
     """(``_id`` values, ``text_of(row)``) over the rows of a JSONL file, read in one pass."""
     ids: list[str] = []
     texts: list[str] = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                row = json.loads(line)
-                ids.append(str(row["_id"]))
-                texts.append(text_of(row))
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                if line.strip():
+                    try:
+                        row = json.loads(line)
+                        ids.append(str(row["_id"]))
+                        texts.append(text_of(row))
+                    except (json.JSONDecodeError, KeyError, TypeError):
+                        raise ValueError(f"{path}:{lineno}: expected a JSON object with '_id' and 'text'") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text") from None
+    if not ids:
+        raise ValueError(f"{path}: no records")
     return ids, texts
 
 

@@ -455,9 +455,20 @@ def eval_command(
     for name, value in (("--articles", articles), ("--question-articles", question_articles)):
         if value != "all" and value not in ARTICLE_PARTS:
             raise _fail(f"{name} must be all, {', '.join(ARTICLE_PARTS[:-1])} or {ARTICLE_PARTS[-1]}", 2)
+    _check_output(out, "--out", ".json")  # before the work, not after an hour of it
+    _check_output(png, "--png", ".png")
+    if out is not None and png is not None and out.resolve() == png.resolve():
+        raise _fail("--out and --png name the same file", 2)
     started = time.perf_counter()
     try:
         ds = load_dataset(dataset, split=split)
+    except DatasetFormatError as exc:
+        raise _fail(str(exc), 2) from None
+    if ds.kind != "squad" and (articles != "all" or question_articles != "all"):
+        raise _fail(f"--articles and --question-articles split SQuAD articles; {dataset} is a {ds.kind} dataset", 2)
+    if not ds.questions:
+        raise _fail(f"{dataset}: no questions to evaluate", 2)
+    try:
         if articles != "all":
             ds = subset_by_articles(ds, lambda t: article_part(t) == articles, f"{ds.name}-{articles}")
         if question_articles != "all":
@@ -470,6 +481,7 @@ def eval_command(
                 engine = open_or_build(corpus, index, check_corpus=check)
             else:
                 engine = index_for_dataset(ds, dataset, cache, progress)
+            _check_gold_documents(ds.questions, {p.doc_id for p in engine.passages}, dataset, engine.directory)
             engine.search_config = dataclasses.replace(engine.search_config, answerer=answerer)
             questions = [q.question for q in ds.questions]
             runs, vectors = run_methods(engine, questions, progress=progress("Retrieving", len(questions)))
@@ -496,10 +508,49 @@ def eval_command(
         raise _fail(str(exc)) from None
     report["wall_seconds"] = time.perf_counter() - started
     print_report(report, _console())
-    if out:
-        save_json(report, out)
-    if png:
-        save_png(report, png)
+    try:
+        if out:
+            save_json(report, out)
+        if png:
+            save_png(report, png)
+    except OSError as exc:
+        raise _fail(f"cannot write the report ({type(exc).__name__}: {exc})") from None
+
+
+def _check_output(path: Optional[Path], option: str, suffix: str) -> None:
+    """Fail early, in one line, when ``path`` cannot receive a report: a folder, a wrong extension, a parent that
+    is a file, a folder that cannot be written."""
+    if path is None:
+        return
+    if suffix == ".png" and path.suffix.lower() != ".png":
+        raise _fail(f"{option} {path}: the chart is a PNG; give a name ending in .png", 2)
+    if path.is_dir():
+        raise _fail(f"{option} {path} is a folder; give a file name", 2)
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise _fail(f"{option} {path}: {parent} is not a folder", 2)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _fail(f"{option} {path}: {parent} is not writable", 2)
+
+
+def _check_gold_documents(questions: Sequence[Any], known: set[str], dataset: Path, index: Path) -> None:
+    """Gold document ids the index lacks score as misses without a word; none known at all means the wrong corpus
+    (a seeds-style file evaluated against the bundled seeds because --corpus was forgotten)."""
+    gold = {d for q in questions for d in q.doc_ids}
+    missing = sorted(gold - known)
+    if not missing:
+        return
+    example = ", ".join(repr(d) for d in missing[:3])
+    if len(missing) == len(gold):
+        raise _fail(f"none of the {len(gold)} gold document ids of {dataset} is in the index at {index} (e.g. "
+                    f"{example}); give --corpus the folder the questions were written for (a document's id is its "
+                    "file name without the extension)", 2)
+    _console(stderr=True).print(
+        f"warning: {len(missing)} of {len(gold)} gold document ids of {dataset} are not in the index (e.g. "
+        f"{example}); they count as misses", markup=False, highlight=False, soft_wrap=True,
+    )
 
 
 @admin_app.command("bench-bm25")
@@ -513,7 +564,10 @@ def bench_bm25_command(
 
     if not corpus.is_file() or not queries.is_file():
         raise _fail(f"BEIR files not found: {corpus}, {queries}", 2)
-    result = compare_with_rank_bm25(corpus, queries, max_queries)
+    try:
+        result = compare_with_rank_bm25(corpus, queries, max_queries)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
     out = _console()
     for key, value in result.items():
         out.print(f"{key:32s} {value}")

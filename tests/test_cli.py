@@ -277,7 +277,55 @@ def test_eval_of_a_malformed_dataset_is_one_error_line(index_args: list[str], tm
     bad = tmp_path / "gold.jsonl"
     bad.write_text('{"id": "q1", "question": "where?", "answers": ["x"], "docs": []}\n{"id": "q2"\n', encoding="utf-8")
     result = runner.invoke(admin_app, ["eval", str(bad), *index_args])
-    _one_error_line(result, 1, "gold.jsonl")
+    _one_error_line(result, 2, "gold.jsonl:2: invalid JSON")  # bad input, as any usage mistake
+    for name, data in (("latin1.jsonl", '{"id": "q1", "question": "caf\xe9?", "answers": [], "docs": []}\n'.encode("latin-1")),
+                       ("utf16.jsonl", '{"id": "q1", "question": "x?", "answers": [], "docs": []}\n'.encode("utf-16"))):
+        (tmp_path / name).write_bytes(data)
+        _one_error_line(runner.invoke(admin_app, ["eval", str(tmp_path / name), *index_args]), 2, "not UTF-8 text")
+
+
+def test_eval_checks_its_outputs_and_options_before_any_work(index_args: list[str], tmp_path: Path,
+                                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+    gold = "eval/seeds_gold.jsonl"
+    blocker = tmp_path_factory.mktemp("blocker") / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    cases = [
+        (["--out", str(tmp_path)], "is a folder"),
+        (["--png", str(tmp_path / "chart.txt")], "give a name ending in .png"),
+        (["--out", str(tmp_path / "r.png"), "--png", str(tmp_path / "r.png")], "name the same file"),
+        (["--out", str(blocker / "r.json")], "is not a folder"),
+        (["--articles", "heldout"], "split SQuAD articles"),
+    ]
+    for args, fragment in cases:
+        _one_error_line(runner.invoke(admin_app, ["eval", gold, *args, *index_args]), 2, fragment)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_eval_names_gold_documents_the_index_lacks(index_args: list[str], tmp_path: Path) -> None:
+    """Forgetting --corpus scored a dataset against the bundled seeds without a word."""
+    wrong = tmp_path / "other.jsonl"
+    wrong.write_text('\ufeff{"id": "q1", "question": "Who designed the bridge?", "answers": ["Ellison"], '
+                     '"docs": ["bridge.md"]}\n', encoding="utf-8")  # a BOM, as editors write it, is fine
+    _one_error_line(runner.invoke(admin_app, ["eval", str(wrong), *index_args]), 2, "none of the 1 gold document ids")
+    some = tmp_path / "some.jsonl"
+    some.write_text('{"id": "q1", "question": "Where were talks held?", "answers": ["Yevlakh"], '
+                    '"docs": ["000_962b6d648c5af0e4", "typo"]}\n', encoding="utf-8")
+    result = runner.invoke(admin_app, ["eval", str(some), "--answers", "none", *index_args])
+    assert result.exit_code == 0, result.output
+    assert "warning: 1 of 2 gold document ids" in result.output and "'typo'" in result.output
+
+
+def test_bench_bm25_rejects_empty_or_malformed_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text('{"_id": "q1", "text": "dogs"}\n', encoding="utf-8")
+    no_id = tmp_path / "no_id.jsonl"
+    no_id.write_text('{"text": "cats"}\n', encoding="utf-8")
+    _one_error_line(runner.invoke(admin_app, ["bench-bm25", "--corpus", str(empty), "--queries", str(queries)]), 2,
+                    "no records")
+    _one_error_line(runner.invoke(admin_app, ["bench-bm25", "--corpus", str(no_id), "--queries", str(queries)]), 2,
+                    "no_id.jsonl:1: expected a JSON object with '_id'")
 
 
 def test_build_and_search_reject_unknown_kinds(index_args: list[str]) -> None:

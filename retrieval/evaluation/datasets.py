@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -87,7 +88,7 @@ def _is_beir_dir(path: Path) -> bool:
 
 def _read_json(path: Path) -> Any:
     try:
-        with path.open("r", encoding="utf-8") as fh:
+        with path.open("r", encoding="utf-8-sig") as fh:
             return json.load(fh)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DatasetFormatError(f"{path}: not valid JSON ({exc})") from None
@@ -103,14 +104,23 @@ def _looks_like_squad(obj: Any) -> bool:
 
 
 def _first_jsonl_object(path: Path) -> Any:
-    with path.open("r", encoding="utf-8") as fh:
-        for line in fh:
+    with _text_errors(path), path.open("r", encoding="utf-8-sig") as fh:
+        for lineno, line in enumerate(fh, start=1):
             if line.strip():
                 try:
                     return json.loads(line)
-                except json.JSONDecodeError:
-                    return None
+                except json.JSONDecodeError as exc:
+                    raise DatasetFormatError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
     return None
+
+
+@contextmanager
+def _text_errors(path: Path) -> Iterator[None]:
+    """A file that is not UTF-8 text (Latin-1, UTF-16, binary) is a one-line DatasetFormatError."""
+    try:
+        yield
+    except UnicodeDecodeError:
+        raise DatasetFormatError(f"{path}: not UTF-8 text") from None
 
 
 def _detect(path: Path) -> tuple[DatasetKind, Any]:
@@ -156,7 +166,7 @@ def _str_list(value: Any) -> list[str] | None:
 def _load_seeds(path: Path) -> list[EvalQuestion]:
     questions: list[EvalQuestion] = []
     seen: set[str] = set()
-    with path.open("r", encoding="utf-8") as fh:
+    with _text_errors(path), path.open("r", encoding="utf-8-sig") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
@@ -202,6 +212,7 @@ def _load_seeds(path: Path) -> list[EvalQuestion]:
 def _load_squad(path: Path, obj: Any) -> tuple[list[EvalQuestion], list[EvalDocument]]:
     documents: list[EvalDocument] = []
     questions: list[EvalQuestion] = []
+    seen: set[str] = set()
     for a_idx, article in enumerate(obj["data"]):
         title = article.get("title")
         if not isinstance(title, str):
@@ -215,6 +226,9 @@ def _load_squad(path: Path, obj: Any) -> tuple[list[EvalQuestion], list[EvalDocu
             for qa in para.get("qas", []):
                 if not isinstance(qa, dict) or "id" not in qa or not isinstance(qa.get("question"), str):
                     raise DatasetFormatError(f"{path}: bad question in {doc_id!r}: needs 'id' and 'question'")
+                if str(qa["id"]) in seen:
+                    raise DatasetFormatError(f"{path}: duplicate question id {str(qa['id'])!r}")
+                seen.add(str(qa["id"]))
                 if qa.get("is_impossible", False):
                     answers: list[str] = []
                 else:
@@ -241,7 +255,7 @@ def _load_squad(path: Path, obj: Any) -> tuple[list[EvalQuestion], list[EvalDocu
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    with path.open("r", encoding="utf-8") as fh:
+    with _text_errors(path), path.open("r", encoding="utf-8-sig") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
@@ -273,7 +287,7 @@ def _pick_split(path: Path, split: str | None) -> str:
 
 def _read_qrels(path: Path) -> dict[str, dict[str, int]]:
     qrels: dict[str, dict[str, int]] = {}
-    with path.open("r", encoding="utf-8", newline="") as fh:
+    with _text_errors(path), path.open("r", encoding="utf-8-sig", newline="") as fh:
         for lineno, row in enumerate(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
             if not row or not "".join(row).strip():
                 continue
@@ -295,7 +309,13 @@ def _load_beir(path: Path, split: str) -> tuple[list[EvalQuestion], list[EvalDoc
         for r in _read_jsonl(path / "corpus.jsonl")
     ]
     qrels = _read_qrels(path / "qrels" / f"{split}.tsv")
-    texts = {str(r["_id"]): str(r.get("text") or "") for r in _read_jsonl(path / "queries.jsonl")}
+    if not qrels:
+        raise DatasetFormatError(f"{path}: qrels/{split}.tsv judges no query: nothing to evaluate")
+    texts: dict[str, str] = {}
+    for r in _read_jsonl(path / "queries.jsonl"):
+        if str(r["_id"]) in texts:
+            raise DatasetFormatError(f"{path}: queries.jsonl has the id {str(r['_id'])!r} twice")
+        texts[str(r["_id"])] = str(r.get("text") or "")
     missing = [q for q in qrels if q not in texts]
     if missing:
         raise DatasetFormatError(f"{path}: qrels/{split}.tsv names {len(missing)} unknown queries, e.g. {missing[0]!r}")

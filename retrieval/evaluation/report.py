@@ -19,7 +19,12 @@ def _fmt(x: Any, pct: bool = False) -> str:
 
 
 def print_report(report: dict[str, Any], console: Any) -> None:
+    """The tables; a value too wide for its column wraps rather than being cut ("75.…"), and output that goes to
+    a file or a pipe (a CI log) is laid out 200 columns wide rather than 80."""
     from rich.table import Table
+
+    if not console.is_terminal:
+        console.width = max(console.width, 200)
 
     ret = report.get("retrieval", {})
     if ret:
@@ -27,10 +32,10 @@ def print_report(report: dict[str, Any], console: Any) -> None:
                             "ndcg@10", "recall@100")
                 if any(c in m for m in ret.values())]
         t = Table(title=f"Retrieval: {report['dataset']} ({report['questions']} questions)")
-        t.add_column("method")
+        t.add_column("method", overflow="fold")
         for c in cols:
-            t.add_column(c, justify="right")
-        t.add_column("ms a question (stages, batches of 64)", justify="right")
+            t.add_column(c, justify="right", overflow="fold")
+        t.add_column("ms a question (stages, batches of 64)", justify="right", overflow="fold")
         for method, m in ret.items():
             lat = " + ".join(f"{s} {v['p50']:.2f}" for s, v in m["latency_ms"].items())
             t.add_row(method, *[_fmt(m.get(c)) for c in cols], lat)
@@ -39,7 +44,7 @@ def print_report(report: dict[str, Any], console: Any) -> None:
         t = Table(title=f"Answers, {report.get('answerer', '')} ({ans['mode']} {'corpus' if ans['mode'] == 'open' else 'passage'})")
         for c in ("questions", "EM", "F1", "forced EM", "forced F1", "overall EM", "overall F1", "abstain unanswerable",
                   "wrongly abstained", "ECE", "p50 ms (one question)"):
-            t.add_column(c, justify="right")
+            t.add_column(c, justify="right", overflow="fold")
         ab = ans["abstention"]
         t.add_row(
             str(ans["questions"]), _fmt(ans.get("em")), _fmt(ans.get("f1")), _fmt(ans.get("forced_em")),
@@ -53,10 +58,20 @@ def print_report(report: dict[str, Any], console: Any) -> None:
 
 
 def save_json(report: dict[str, Any], path: Path) -> None:
+    """Written whole or not at all (a temporary file renamed; removed when the write fails)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(report, indent=1))
-    os.replace(tmp, path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(json.dumps(report, indent=1))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _legend(ax: Any, **kwargs: Any) -> None:
+    if ax.get_legend_handles_labels()[0]:  # matplotlib warns about a legend with nothing in it
+        ax.legend(**kwargs)
 
 
 def save_png(report: dict[str, Any], path: Path) -> None:
@@ -66,7 +81,10 @@ def save_png(report: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    answers = report.get("answers", [])
+    # retrieval only (BEIR, --answers none): one panel, not two empty ones beside it
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2)) if answers else plt.subplots(1, 1, figsize=(6, 4.2), squeeze=False)
+    axes = axes.ravel()
     ax = axes[0]
     for method, m in report.get("retrieval", {}).items():
         ks = sorted(int(c.split("@")[1]) for c in m if c.startswith("answer_recall@"))
@@ -77,9 +95,11 @@ def save_png(report: dict[str, Any], path: Path) -> None:
     ax.set_title("Answer recall@k (or nDCG@10)")
     ax.set_xscale("log") if any("answer_recall@1" in m for m in report.get("retrieval", {}).values()) else None
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
+    if not answers:
+        _save_figure(fig, plt, report, path)
+        return
     ax = axes[1]
-    answers = report.get("answers", [])
     labels, ems, f1s = [], [], []
     for a in answers:
         labels.append(a["mode"])
@@ -90,7 +110,7 @@ def save_png(report: dict[str, Any], path: Path) -> None:
         ax.bar([x - 0.2 for x in xs], ems, width=0.4, label="EM")
         ax.bar([x + 0.2 for x in xs], f1s, width=0.4, label="F1")
         ax.set_xticks(list(xs), labels)
-        ax.legend()
+        _legend(ax)
     ax.set_title("Answers (best span, %)")
     ax.set_ylim(0, 100)
     ax = axes[2]
@@ -103,9 +123,20 @@ def save_png(report: dict[str, Any], path: Path) -> None:
     ax.set_title("Reliability: confidence vs accuracy")
     ax.set_xlabel("confidence")
     ax.set_ylabel("fraction correct")
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
+    _save_figure(fig, plt, report, path)
+
+
+def _save_figure(fig: Any, plt: Any, report: dict[str, Any], path: Path) -> None:
     fig.suptitle(f"ask-engine eval: {report['dataset']}")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        fig.savefig(tmp, dpi=110, format="png")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)

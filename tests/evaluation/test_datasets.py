@@ -238,6 +238,46 @@ def test_beir_bad_qrels(tmp_path: Path) -> None:
         load_dataset(bad_score)
 
 
+def test_beir_without_judgements_or_with_a_query_twice_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(DatasetFormatError, match="judges no query"):
+        load_dataset(write_beir(tmp_path / "empty", {"test": ""}))
+    twice = write_beir(tmp_path / "twice", {"test": "q1\td1\t1\n"})
+    with (twice / "queries.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"_id": "q1", "text": "claim one again"}) + "\n")
+    with pytest.raises(DatasetFormatError, match="'q1' twice"):
+        load_dataset(twice)
+
+
+def test_squad_question_ids_are_unique(tmp_path: Path) -> None:
+    obj = squad_obj()
+    para = obj["data"][0]["paragraphs"][0]
+    para["qas"].append(dict(para["qas"][0]))
+    path = tmp_path / "dup.json"
+    path.write_text(json.dumps(obj), encoding="utf-8")
+    with pytest.raises(DatasetFormatError, match="duplicate question id"):
+        load_dataset(path)
+
+
+def test_a_byte_order_mark_is_accepted_and_other_encodings_are_named(tmp_path: Path) -> None:
+    squad = tmp_path / "bom.json"
+    squad.write_text("\ufeff" + json.dumps(squad_obj()), encoding="utf-8")
+    seeds = tmp_path / "bom.jsonl"
+    seeds.write_text('\ufeff{"id": "q1", "question": "Where?", "answers": ["Yevlakh"], "docs": ["d"]}\n',
+                     encoding="utf-8")
+    beir = write_beir(tmp_path / "beir", {"test": "q1\td1\t1\n"})
+    for name in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"):
+        (beir / name).write_bytes(b"\xef\xbb\xbf" + (beir / name).read_bytes())
+    assert load_dataset(squad).questions and load_dataset(seeds).questions[0].qid == "q1"
+    assert [q.qid for q in load_dataset(beir).questions] == ["q1"]
+    utf16 = tmp_path / "utf16.jsonl"
+    utf16.write_text('{"id": "q1", "question": "Where?", "answers": [], "docs": []}\n', encoding="utf-16")
+    with pytest.raises(DatasetFormatError, match="not UTF-8 text"):
+        load_dataset(utf16)
+    (beir / "queries.jsonl").write_bytes("caf\xe9".encode("latin-1"))
+    with pytest.raises(DatasetFormatError, match="not UTF-8 text"):
+        load_dataset(beir)
+
+
 # --------------------------------------------------------------------------- fingerprint
 
 
