@@ -526,13 +526,19 @@ def _check_output(path: Optional[Path], option: str, suffix: str) -> None:
         raise _fail(f"{option} {path}: the chart is a PNG; give a name ending in .png", 2)
     if path.is_dir():
         raise _fail(f"{option} {path} is a folder; give a file name", 2)
-    parent = path.absolute().parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise _fail(f"{option} {path}: {parent} is not a folder", 2)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise _fail(f"{option} {path}: {parent} is not writable", 2)
+    check_folder_can_be_made(path.absolute().parent, f"{option} {path}")
+
+
+def check_folder_can_be_made(folder: Path, what: str) -> None:
+    """Fail in one line unless ``folder`` is, or can be made inside, a writable folder (nothing in the way is a
+    file): the check a command makes before its work rather than after it."""
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise _fail(f"{what}: {existing} is not a folder", 2)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise _fail(f"{what}: {existing} is not writable", 2)
 
 
 def _check_gold_documents(questions: Sequence[Any], known: set[str], dataset: Path, index: Path) -> None:

@@ -71,19 +71,10 @@ def register(admin_app: typer.Typer) -> None:
         """Latency, throughput, memory and recall@10 of every dense index kind, with peers and bandwidth."""
         from dataclasses import replace
 
-        import os
-
-        from retrieval.cli import _console, _fail, _progress_factory
+        from retrieval.cli import _console, _fail, _progress_factory, check_folder_can_be_made
         from retrieval.vector_bench import BenchConfig, run_benchmark, run_e2e
 
-        # the results folder is checked before the run, not found unusable after it
-        existing = out.absolute()
-        while not existing.exists() and existing != existing.parent:
-            existing = existing.parent
-        if not existing.is_dir():
-            raise _fail(f"--out {out}: {existing} is a file, not a folder", 2)
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise _fail(f"--out {out}: {existing} is not writable", 2)
+        check_folder_can_be_made(out, f"--out {out}")  # before the run, not found unusable after it
         if e2e_only:
             if not data.is_dir():
                 raise _fail(f"bench data not found at {data} (use --data)", 2)

@@ -351,3 +351,12 @@ def test_the_build_summary_counts_files_and_jsonl_records_apart() -> None:
     assert _skipped_summary(["a.bin", "notes.txt"]) == "2 file(s)"
     assert _skipped_summary(["docs.jsonl:3", "docs.jsonl:9"]) == "2 JSONL record(s)"
     assert _skipped_summary(["a.bin", "docs.jsonl:3"]) == "1 file(s) and 1 JSONL record(s)"
+
+
+def test_bench_checks_its_results_folder_before_the_run(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    for out in (blocker, blocker / "results"):
+        result = runner.invoke(admin_app, ["bench", "--smoke", "--quiet", "--out", str(out)])
+        _one_error_line(result, 2, f"{blocker} is not a folder")
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
