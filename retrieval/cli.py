@@ -564,6 +564,7 @@ def bench_bm25_command(
     corpus: Annotated[Path, typer.Option(help="BEIR corpus.jsonl")] = REPO_ROOT.parent / "shared/bench-data/scifact/corpus.jsonl",
     queries: Annotated[Path, typer.Option(help="BEIR queries.jsonl")] = REPO_ROOT.parent / "shared/bench-data/scifact/queries.jsonl",
     max_queries: Annotated[int, typer.Option(min=1)] = 300,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
 ) -> None:
     """Per-query BM25 speed of this engine against rank_bm25 (same tokens, same top-10)."""
     from retrieval.bench_bm25 import compare_with_rank_bm25
@@ -574,9 +575,7 @@ def bench_bm25_command(
         result = compare_with_rank_bm25(corpus, queries, max_queries)
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
-    out = _console()
-    for key, value in result.items():
-        out.print(f"{key:32s} {value}")
+    _print_result(result, as_json, 32)
 
 
 @admin_app.command("bench-query")
@@ -585,6 +584,7 @@ def bench_query_command(
     index: IndexOpt = None,
     runs: Annotated[int, typer.Option(min=1, max=50)] = 7,
     question: Annotated[str, typer.Option()] = "where were talks held?",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
 ) -> None:
     """Cold ask (new process) beside a cold sentence-transformers encode; warm Engine.ask percentiles."""
     from retrieval.bench_query import cold_and_warm
@@ -596,9 +596,25 @@ def bench_query_command(
     texts = [p.text for p in engine.passages] + [question, "how many peacekeepers?", "who won the 2022 World Cup?"]
     result = {**cold_and_warm(index, corpus, question, runs),
               "onnx_vs_sentence_transformers": encoder_agreement(engine.directory, texts)}
+    _print_result(result, as_json, 36)
+
+
+def _print_result(result: dict[str, Any], as_json: bool, width: int) -> None:
+    """A benchmark's result: one JSON object, or aligned lines with figures rounded for reading."""
+    if as_json:
+        typer.echo(json.dumps(result, indent=1))
+        return
+
+    def readable(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+        if isinstance(value, dict):
+            return ", ".join(f"{k} {readable(v)}" for k, v in value.items())
+        return str(value)
+
     out = _console()
     for key, value in result.items():
-        out.print(f"{key:36s} {value}")
+        out.print(f"{key:{width}s} {readable(value)}", markup=False, highlight=False)
 
 
 def _register_bench() -> None:

@@ -360,3 +360,17 @@ def test_bench_checks_its_results_folder_before_the_run(tmp_path: Path) -> None:
         result = runner.invoke(admin_app, ["bench", "--smoke", "--quiet", "--out", str(out)])
         _one_error_line(result, 2, f"{blocker} is not a folder")
     assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_bench_bm25_prints_json_on_request(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"_id": str(i), "text": t}) + "\n"
+                              for i, t in enumerate(["cats and dogs", "dogs", "birds"])), encoding="utf-8")
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text('{"_id": "q1", "text": "dogs"}\n', encoding="utf-8")
+    result = runner.invoke(admin_app, ["bench-bm25", "--corpus", str(corpus), "--queries", str(queries), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["num_docs"] == 3 and report["top10_agreement"] == 1.0 and "cpu" in report["machine"]
+    plain = runner.invoke(admin_app, ["bench-bm25", "--corpus", str(corpus), "--queries", str(queries)])
+    assert "num_docs" in plain.output and "{" not in plain.output  # no dict reprs
