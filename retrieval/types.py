@@ -104,6 +104,19 @@ class Hit:
             "dense_rank": self.dense_rank,
         }
 
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Hit:
+        """Inverse of :meth:`to_json`; the passage's sentence and entity spans are not in it, so they come back
+        empty."""
+        passage = Passage(int(obj["passage_id"]), str(obj["doc_id"]), int(obj["start"]), int(obj["end"]), str(obj["text"]))
+        return cls(passage, float(obj["fused_score"]), int(obj["rank"]), _opt(obj.get("bm25_score"), float),
+                   _opt(obj.get("bm25_rank"), int), _opt(obj.get("dense_score"), float),
+                   _opt(obj.get("dense_rank"), int), str(obj.get("title", "")))
+
+
+def _opt(value: Any, kind: Any) -> Any:
+    return None if value is None else kind(value)
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -122,6 +135,11 @@ class Citation:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Citation:
+        return cls(str(obj["doc_id"]), str(obj["title"]), int(obj["start"]), int(obj["end"]), str(obj["text"]),
+                   int(obj["passage_id"]), str(obj["sentence"]), int(obj["sentence_start"]), int(obj["sentence_end"]))
+
 
 @dataclass
 class AnswerValue:
@@ -139,6 +157,11 @@ class AnswerValue:
             "score": self.score,
             "citations": [c.to_json() for c in self.citations],
         }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> AnswerValue:
+        return cls(str(obj["text"]), str(obj["normalized"]), float(obj["score"]),
+                   [Citation.from_json(c) for c in obj.get("citations", [])])
 
 
 @dataclass
@@ -176,3 +199,17 @@ class Answer:
             "passages": [h.to_json() for h in self.hits],
             "timings": self.timings,
         }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Answer:
+        """Inverse of :meth:`to_json` (what ``ask --json`` prints), so a saved answer can be read back typed."""
+        return cls(
+            question=str(obj["question"]), text=_opt(obj.get("answer"), str), score=float(obj["score"]),
+            citations=[Citation.from_json(c) for c in obj.get("citations", [])],
+            alternatives=[AnswerValue.from_json(a) for a in obj.get("alternatives", [])],
+            hits=[Hit.from_json(h) for h in obj.get("passages", [])],
+            timings={str(k): float(v) for k, v in (obj.get("timings") or {}).items()},
+            question_type=str(obj.get("question_type", "other")),
+            conflicts=[AnswerValue.from_json(a) for a in obj.get("conflicting_values", [])],
+            abstain_reason=obj.get("abstain_reason"),
+        )

@@ -380,3 +380,21 @@ def test_public_names_do_not_depend_on_import_order() -> None:
             "    assert module.tokenize('x') == ['patched']\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_an_answer_reads_back_from_its_json(seeds_engine: Engine) -> None:
+    """What ``ask --json`` prints comes back as the typed Answer (the passages without their sentence spans)."""
+    import json
+
+    from retrieval.types import Answer, Hit
+
+    for question in ("how many peacekeepers died?", "who won the 2022 World Cup?", "where were talks held?"):
+        answer = seeds_engine.ask(question)
+        obj = json.loads(json.dumps(answer.to_json()))
+        again = Answer.from_json(obj)
+        assert again.to_json() == obj
+        assert again.text == answer.text and again.citations == answer.citations
+        assert [a.citations for a in again.alternatives] == [a.citations for a in answer.alternatives]
+        assert [h.passage.text for h in again.hits] == [h.passage.text for h in answer.hits]
+    hits = seeds_engine.search("peacekeepers", k=3)
+    assert [Hit.from_json(h.to_json()).to_json() for h in hits] == [h.to_json() for h in hits]
