@@ -491,7 +491,7 @@ def eval_command(
                                            progress=progress("Retrieving deeper", len(questions)))
             report = {
                 "dataset": ds.name, "kind": ds.kind, "questions": len(ds.questions), "split": ds.split,
-                "articles": articles, "question_articles": question_articles, "index": str(engine.directory),
+                "articles": articles, "question_articles": question_articles, "index": str(engine.opened_as),
                 "counts": engine.manifest["counts"],
                 "answerer": "reader" if engine.reader is not None else "heuristic",
                 "retrieval": evaluate_retrieval(engine, ds.questions, runs, deep_runs=deep_runs),

@@ -191,7 +191,8 @@ class Engine:
         answer_model: AnswerModel,
         search_config: SearchConfig,
     ) -> None:
-        self.directory = directory
+        self.directory = directory  # the version folder the files were read from
+        self.opened_as = directory  # the path ``open`` was given (a link that a rebuild moves to a new version)
         self.manifest = manifest
         self.passages = passages
         self.titles = titles
@@ -360,6 +361,7 @@ class Engine:
             directory, manifest, passages, titles, bm25, dense, sentence_vectors,
             answer_model or AnswerModel.default(), search_config or SearchConfig(),
         )
+        engine.opened_as = link
         if sentence_vectors is not None and len(sentence_vectors) != int(engine._sentence_offsets[-1]):
             raise IndexCorrupt(f"index at {link} is inconsistent (sentence vectors)")
         # Load the query encoder now, from the version just verified: a later rebuild may remove this version.

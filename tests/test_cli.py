@@ -310,8 +310,11 @@ def test_eval_names_gold_documents_the_index_lacks(index_args: list[str], tmp_pa
     some = tmp_path / "some.jsonl"
     some.write_text('{"id": "q1", "question": "Where were talks held?", "answers": ["Yevlakh"], '
                     '"docs": ["000_962b6d648c5af0e4", "typo"]}\n', encoding="utf-8")
-    result = runner.invoke(admin_app, ["eval", str(some), "--answers", "none", *index_args])
+    report = tmp_path / "report.json"
+    result = runner.invoke(admin_app, ["eval", str(some), "--answers", "none", "--out", str(report), *index_args])
     assert result.exit_code == 0, result.output
+    given = index_args[index_args.index("--index") + 1]
+    assert json.loads(report.read_text(encoding="utf-8"))["index"] == given  # the path given, not its version folder
     assert "warning: 1 of 2 gold document ids" in result.output and "'typo'" in result.output
 
 
