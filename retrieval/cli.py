@@ -455,8 +455,8 @@ def eval_command(
     for name, value in (("--articles", articles), ("--question-articles", question_articles)):
         if value != "all" and value not in ARTICLE_PARTS:
             raise _fail(f"{name} must be all, {', '.join(ARTICLE_PARTS[:-1])} or {ARTICLE_PARTS[-1]}", 2)
-    _check_output(out, "--out", ".json")  # before the work, not after an hour of it
-    _check_output(png, "--png", ".png")
+    _check_output(out, "--out")  # before the work, not after an hour of it
+    _check_output(png, "--png", suffix=".png")
     if out is not None and png is not None and out.resolve() == png.resolve():
         raise _fail("--out and --png name the same file", 2)
     started = time.perf_counter()
@@ -481,7 +481,7 @@ def eval_command(
                 engine = open_or_build(corpus, index, check_corpus=check)
             else:
                 engine = index_for_dataset(ds, dataset, cache, progress)
-            _check_gold_documents(ds.questions, {p.doc_id for p in engine.passages}, dataset, engine.directory)
+            _check_gold_documents(ds.questions, {p.doc_id for p in engine.passages}, dataset, engine.opened_as)
             engine.search_config = dataclasses.replace(engine.search_config, answerer=answerer)
             questions = [q.question for q in ds.questions]
             runs, vectors = run_methods(engine, questions, progress=progress("Retrieving", len(questions)))
@@ -517,13 +517,13 @@ def eval_command(
         raise _fail(f"cannot write the report ({type(exc).__name__}: {exc})") from None
 
 
-def _check_output(path: Optional[Path], option: str, suffix: str) -> None:
-    """Fail early, in one line, when ``path`` cannot receive a report: a folder, a wrong extension, a parent that
-    is a file, a folder that cannot be written."""
+def _check_output(path: Optional[Path], option: str, suffix: Optional[str] = None) -> None:
+    """Fail early, in one line, when ``path`` cannot receive a report: a folder, not ending in ``suffix`` (when
+    given), a parent that is a file, a folder that cannot be written."""
     if path is None:
         return
-    if suffix == ".png" and path.suffix.lower() != ".png":
-        raise _fail(f"{option} {path}: the chart is a PNG; give a name ending in .png", 2)
+    if suffix is not None and path.suffix.lower() != suffix:
+        raise _fail(f"{option} {path}: give a name ending in {suffix}", 2)
     if path.is_dir():
         raise _fail(f"{option} {path} is a folder; give a file name", 2)
     check_folder_can_be_made(path.absolute().parent, f"{option} {path}")

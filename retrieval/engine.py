@@ -612,21 +612,18 @@ class Engine:
         from retrieval.question import analyze_question
 
         asserted: set[tuple[str, str]] | None = None  # the reader's claims; the heuristic path makes none
+        # The off-topic gate and its exception, fitted with the reader's settings; it measures retrieval, not the
+        # reader, so either answerer uses it (none without fitted settings).
+        gate = self.answer_model.reader
+        min_cosine, min_coverage = (gate.min_question_cosine, gate.min_question_coverage) if gate is not None else (0.0, 1.0)
         if self.reader is not None and hits:
             analysis = analyze_question(question, self.tokenizer)
             values, calib, asserted = self._reader_values(question, hits, query_vector)
-            min_cosine = calib.min_question_cosine  # the reader's off-topic gate, and its exception
-            min_coverage = calib.min_question_coverage
         else:
             analysis, rows = collect_candidates(
                 question, hits, self.sentence_cosines(query_vector, hits), self.idf, self.tokenizer, self.idf_scale
             )
             values, calib = select_answer(rows, self.answer_model), self.answer_model
-            # the gate measures retrieval, not the reader: the heuristic answerer uses it too, where it is fitted
-            gate = self.answer_model.reader
-            min_cosine, min_coverage = (
-                (gate.min_question_cosine, gate.min_question_coverage) if gate is not None else (0.0, 1.0)
-            )
         best_cosine = best_dense_cosine(hits, default=min_cosine)
         alternatives = [
             AnswerValue(v.text, v.key, calib.value_confidence(v, best_cosine), [m.citation for m in v.mentions])

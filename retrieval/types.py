@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 AbstainReason = Literal["no_candidate", "off_topic", "low_confidence"]
@@ -137,8 +137,7 @@ class Citation:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Citation:
-        return cls(str(obj["doc_id"]), str(obj["title"]), int(obj["start"]), int(obj["end"]), str(obj["text"]),
-                   int(obj["passage_id"]), str(obj["sentence"]), int(obj["sentence_start"]), int(obj["sentence_end"]))
+        return cls(**{f.name: obj[f.name] for f in fields(cls)})  # to_json is asdict: the same keys
 
 
 @dataclass

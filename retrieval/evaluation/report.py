@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 __all__ = ["print_report", "save_json", "save_png"]
 
@@ -58,11 +58,16 @@ def print_report(report: dict[str, Any], console: Any) -> None:
 
 
 def save_json(report: dict[str, Any], path: Path) -> None:
-    """Written whole or not at all (a temporary file renamed; removed when the write fails)."""
+    _write_whole(path, lambda tmp: tmp.write_text(json.dumps(report, indent=1)))
+
+
+def _write_whole(path: Path, write: Callable[[Path], Any]) -> None:
+    """``write`` into a temporary file beside ``path``, then rename it there: the file is written whole or not at
+    all, and the temporary is removed when the write fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(json.dumps(report, indent=1))
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -130,13 +135,7 @@ def save_png(report: dict[str, Any], path: Path) -> None:
 def _save_figure(fig: Any, plt: Any, report: dict[str, Any], path: Path) -> None:
     fig.suptitle(f"ask-engine eval: {report['dataset']}")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        fig.savefig(tmp, dpi=110, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        _write_whole(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     finally:
         plt.close(fig)
