@@ -26,7 +26,9 @@ _STEMMER_CHOICES = ("none", "light")
 # 1: the first rules. 2: dotted acronyms are joined ("U.N." -> "UN") and the United States, written "US",
 # "U.S." or "USA", is one term ("usa") instead of "us" (the pronoun's term), "u" or "usa" by spelling.
 # 3: "won't" is a stopword like "don't", instead of the term "won" (which matched "who won ...").
-TOKENIZER_RULES_VERSION = 3
+# 4: Latin letters lose their diacritics ("Zürich" -> "zurich", "São" -> "sao", "Łódź" -> "lodz", "Straße" ->
+# "strasse"), so a question typed without them finds the text that has them, and the other way round.
+TOKENIZER_RULES_VERSION = 4
 _RULES_CHOICES = tuple(range(1, TOKENIZER_RULES_VERSION + 1))
 
 
@@ -157,6 +159,31 @@ def _rewrite(text: str, rules: int) -> str:
     return text
 
 
+# Rules 4: Latin letters that carry no combining mark to strip, written as the letters they are searched by.
+_LATIN_LETTERS = str.maketrans({
+    "ß": "ss", "ẞ": "SS", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D",
+    "ı": "i", "ə": "a", "Ə": "A", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "TH", "ħ": "h", "Ħ": "H",
+})
+
+
+def fold_latin_accents(text: str) -> str:
+    """``text`` with the diacritics of Latin letters removed: a combining mark (U+0300-U+036F) goes only when the
+    letter it sits on is an ASCII letter, so Greek, Cyrillic and the scripts whose marks are vowels keep theirs."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFD", text)
+    kept: list[str] = []
+    base_is_latin = False
+    for ch in decomposed:
+        if "\u0300" <= ch <= "\u036f":
+            if base_is_latin:
+                continue  # a stacked mark (Vietnamese "ệ") sits on the same letter: keep dropping
+        else:
+            base_is_latin = ch.isascii() and ch.isalpha()
+        kept.append(ch)
+    return unicodedata.normalize("NFC", "".join(kept)).translate(_LATIN_LETTERS)
+
+
 def _light_stem(word: str) -> str:
     """Strip English plural endings only; cheap and hard to get badly wrong."""
     n = len(word)
@@ -191,7 +218,7 @@ def tokenize(text: str, config: TokenizerConfig | None = None) -> list[str]:
     text = _rewrite(text, cfg.rules)
     if not text.isascii():
         # One form per character, so "é" and "e\u0301" index the same way.
-        text = unicodedata.normalize("NFC", text)
+        text = fold_latin_accents(text) if cfg.rules >= 4 else unicodedata.normalize("NFC", text)
     if cfg.lowercase:
         text = text.lower()
     if "_" in text:

@@ -355,3 +355,14 @@ def test_non_text_inputs_are_type_errors_not_empty_documents() -> None:
             model.search(query)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="k must be an int"):
         model.search("cat", 2.5)  # type: ignore[arg-type]
+
+
+def test_a_question_without_accents_finds_the_text_with_them() -> None:
+    # tokenizer rules 4: "Zürich" and "Zurich" are one term, both ways; an index built under rules 3 keeps its terms
+    index = BM25()
+    index.add(["The bank moved to Zürich last year.", "A branch opened in Geneva.", "Sao Paulo grew fast."])
+    assert index.search("Zurich", k=1)[0].tolist() == [0]
+    assert index.search("São Paulo", k=1)[0].tolist() == [2]
+    old = BM25(tokenizer=TokenizerConfig(rules=3))
+    old.add(["The bank moved to Zürich last year.", "A branch opened in Geneva."])
+    assert old.search("Zurich", k=1)[0].tolist() == []

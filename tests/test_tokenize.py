@@ -22,8 +22,8 @@ def test_config_defaults_and_validation() -> None:
         TokenizerConfig(stemmer="porter")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="lowercase"):
         TokenizerConfig(lowercase="yes")  # type: ignore[arg-type]
-    assert cfg.rules == TOKENIZER_RULES_VERSION == 3
-    for bad in (0, 4, True, "2"):
+    assert cfg.rules == TOKENIZER_RULES_VERSION == 4
+    for bad in (0, 5, True, "2"):
         with pytest.raises(ValueError, match="rules"):
             TokenizerConfig(rules=bad)  # type: ignore[arg-type]
 
@@ -37,7 +37,7 @@ def test_config_is_frozen_and_round_trips() -> None:
         TokenizerConfig.from_dict({"lowercase": True, "bogus": 1})
     # saved before rules were versioned: the rules of that time, not today's
     assert TokenizerConfig.from_dict({"lowercase": True, "stopwords": "english", "stemmer": "light"}).rules == 1
-    assert TokenizerConfig.from_dict(TokenizerConfig().to_dict()).rules == 3
+    assert TokenizerConfig.from_dict(TokenizerConfig().to_dict()).rules == 4
 
 
 @pytest.mark.parametrize(
@@ -69,6 +69,31 @@ def test_rules_2_acronyms(text: str, expected: list[str]) -> None:
 def test_rules_3_wont(text: str, expected: list[str]) -> None:
     assert tokenize(text) == expected
     assert "won" in tokenize(text, TokenizerConfig(rules=2))  # what indexes built under rules 2 keep
+
+
+@pytest.mark.parametrize(
+    ("with_marks", "without"),
+    [
+        ("Zürich", "Zurich"),
+        ("São Paulo", "Sao Paulo"),
+        ("Łódź", "Lodz"),
+        ("Straße", "Strasse"),
+        ("Nguyễn Tấn Dũng", "Nguyen Tan Dung"),  # stacked marks
+        ("Ilham Əliyev", "Ilham Aliyev"),
+        ("Français", "Francais"),
+        ("e\u0301te\u0301", "ete"),  # decomposed input
+        ("Søren Kierkegaard's", "Soren Kierkegaard"),
+    ],
+)
+def test_rules_4_fold_latin_accents(with_marks: str, without: str) -> None:
+    assert tokenize(with_marks) == tokenize(without)
+    assert tokenize(with_marks, TokenizerConfig(rules=3)) != tokenize(without, TokenizerConfig(rules=3))
+
+
+@pytest.mark.parametrize("text", ["Москва и Київ", "Ἀθῆναι", "हिन्दी भाषा", "한국어", "ガイド", "ภาษาไทย", "العربية"])
+def test_rules_4_leave_other_scripts_alone(text: str) -> None:
+    # their marks are letters or vowels (Devanagari, Thai) or not Latin diacritics (Greek, Cyrillic)
+    assert tokenize(text) == tokenize(text, TokenizerConfig(rules=3))
 
 
 def test_rules_1_kept_for_older_indexes() -> None:
@@ -121,7 +146,9 @@ def test_other_scripts_are_words() -> None:
     assert tokenize("東京 タワー", PLAIN) == ["東京", "タワー"]
     # Combining marks stay inside the word (Devanagari vowel signs, accents).
     assert tokenize("हिन्दी भाषा", PLAIN) == ["हिन्दी", "भाषा"]
-    assert tokenize("cafe\u0301", PLAIN) == tokenize("café", PLAIN) == ["café"]
+    assert tokenize("cafe\u0301", PLAIN) == tokenize("café", PLAIN) == ["cafe"]  # rules 4 fold Latin accents
+    rules_3 = TokenizerConfig(stopwords="none", stemmer="none", rules=3)
+    assert tokenize("cafe\u0301", rules_3) == tokenize("café", rules_3) == ["café"]
 
 
 def test_punctuation_and_underscores_split() -> None:

@@ -31,3 +31,23 @@ def test_rules_2_finds_the_us_paragraph_that_rules_1_misses(load_eval_script, tm
     assert result["changed_questions"]["rules 1"] == {"questions": 1, "hit@1": 0, "hit@10": 1}
     assert result["changed_questions"]["rules 2"] == {"questions": 1, "hit@1": 1, "hit@10": 1}
     assert result["all"]["rules 2"]["questions"] == 3 and result["all"]["rules 2"]["hit@1"] == 3
+
+
+def test_rules_4_find_the_accented_paragraph_for_a_plain_question(load_eval_script, tmp_path: Path) -> None:
+    """A question typed "Zurich" misses the paragraph that says "Zürich" under rules 3 and finds it under rules 4;
+    --plain-questions strips the question's own accents first."""
+    module = load_eval_script("tokenizer_rules")
+    path = _squad(tmp_path)
+    data = json.loads(path.read_text())
+    data["data"][0]["paragraphs"][0]["context"] = "The bank moved to Zürich."
+    data["data"][0]["paragraphs"][0]["qas"][0]["question"] = "Did the bank move its branch to Zürich?"
+    data["data"][0]["paragraphs"][1]["context"] = "The bank opened a branch in Geneva."
+    data["data"][0]["paragraphs"][1]["qas"][0]["question"] = "Which branch opened in Geneva?"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    as_written = module.compare(path, 3, 4)
+    assert as_written["changed_questions"]["rules 3"]["questions"] == 1  # "zürich" -> "zurich"
+    assert as_written["all"]["rules 3"]["hit@1"] == as_written["all"]["rules 4"]["hit@1"] == 3
+    plain = module.compare(path, 3, 4, plain_questions=True)
+    assert plain["plain_questions"] is True
+    assert plain["all"]["rules 3"]["hit@1"] == 2  # "zurich" is not "zürich": the Geneva branch ranks first
+    assert plain["all"]["rules 4"]["hit@1"] == 3
