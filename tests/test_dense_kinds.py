@@ -405,3 +405,17 @@ def test_paired_exact_vs_auto_rebuilds_the_policy_choice() -> None:
     assert out["label"] == f"auto ivf-sq8 nprobe={spec['nprobe']}"
     assert _paired_exact_vs_auto(db, queries, dataclasses.replace(cfg, kinds=("flat",))) is None
     assert _paired_exact_vs_auto(db[:1000], queries, cfg) is None  # the policy's choice there is flat itself
+
+
+def test_small_sizes_embed_and_build_only_what_they_use() -> None:
+    """``bench --sizes 2000`` embeds 2,000 real passages, not the whole corpus, and its end-to-end stage builds
+    2,000 passages, not 100,000; sizes beyond the corpus still take all of it (the synthetic model needs it)."""
+    from retrieval.vector_bench.config import BenchConfig
+    from retrieval.vector_bench.run import end_to_end_size, real_vectors_needed
+
+    assert real_vectors_needed(500_000, BenchConfig(sizes=(2000,))) == 2000
+    assert real_vectors_needed(500_000, BenchConfig(sizes=(2000, 1_000_000))) == 500_000
+    assert real_vectors_needed(500_000, BenchConfig(sizes=(100_000,), max_real=50_000)) == 50_000
+    assert end_to_end_size(BenchConfig(sizes=(2000,))) == 2000
+    assert end_to_end_size(BenchConfig(sizes=(10_000, 1_000_000))) == BenchConfig().e2e_passages
+    assert end_to_end_size(BenchConfig(sizes=(2000,), e2e_passages=0)) == 0

@@ -179,6 +179,19 @@ def _summarise(size_report: dict[str, Any], cfg: BenchConfig, bandwidth: dict[st
     return out
 
 
+def real_vectors_needed(available: int, cfg: BenchConfig) -> int:
+    """How many real passages to embed: enough for the largest database (the rest of the corpus only matters when
+    a size outgrows it and the synthetic model is fitted on all of it), at most ``max_real``."""
+    limit = available if cfg.max_real is None else min(cfg.max_real, available)
+    return limit if max(cfg.sizes) > limit else max(cfg.sizes)
+
+
+def end_to_end_size(cfg: BenchConfig) -> int:
+    """Passages for the end-to-end hybrid stage: ``e2e_passages``, but no more than the largest size asked for
+    (``--sizes 2000`` is a quick run, not a 100,000-passage build)."""
+    return min(cfg.e2e_passages, max(cfg.sizes)) if cfg.e2e_passages else 0
+
+
 def run_benchmark(
     sizes: Sequence[int] | None = None,
     out_dir: str | Path = DEFAULT_OUT,
@@ -240,7 +253,7 @@ def run_benchmark(
                 source = "clustered synthetic stand-in (smoke)"
             else:
                 passages, questions = load_real_texts(data_dir, cfg.seed)
-                limit = len(passages) if cfg.max_real is None else min(cfg.max_real, len(passages))
+                limit = real_vectors_needed(len(passages), cfg)
                 passages, questions = passages[:limit], questions[: cfg.n_queries]
                 real = embed_cached(passages, cache_dir, progress=progress("Embedding passages", len(passages)))
                 queries = embed_cached(questions, cache_dir, progress=progress("Embedding questions", len(questions)))
@@ -302,9 +315,10 @@ def run_benchmark(
             with stage("encoder throughput"):
                 sample = scifact_chunks(data_dir, cfg.encoder_sample, cfg.seed)
                 report["peers"]["encoders"] = encoder_throughput(sample, cache_dir, repeats=cfg.encoder_repeats)
-        if cfg.e2e_passages and not smoke:
-            with stage(f"end-to-end hybrid search at {cfg.e2e_passages:,}"):
-                report["e2e_hybrid"] = hybrid_latency(cfg.e2e_passages, cfg.e2e_questions, data_dir=data_dir,
+        e2e_passages = end_to_end_size(cfg)
+        if e2e_passages and not smoke:
+            with stage(f"end-to-end hybrid search at {e2e_passages:,}"):
+                report["e2e_hybrid"] = hybrid_latency(e2e_passages, cfg.e2e_questions, data_dir=data_dir,
                                                       cache_dir=cache_dir, seed=cfg.seed, log=log)
     finally:
         faiss.omp_set_num_threads(all_threads)
