@@ -400,3 +400,42 @@ def test_news_sentences_are_content(sentence: str) -> None:
 )
 def test_appeals_and_symbol_rows_are_still_dropped(sentence: str) -> None:
     assert find_content_spans(sentence) == ()
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Here, we provide an overview of the mechanisms by which the pathway governs stem cell function.",
+        "We describe recent findings that associate the signalling pathway with pathological conditions.",
+        "Moreover, we will discuss future directions and questions that currently remain unanswered.",
+        "Our results support a model in which the protein is degraded in lysosomes of aged liver cells.",
+        "We spoke to residents of the village, who said the water had risen overnight.",
+    ],
+)
+def test_first_person_without_an_appeal_is_content(sentence: str) -> None:
+    """Ingest rules 8: an author's "we" (abstracts, first-person reporting) is content; rules 7 took it for a
+    publisher's appeal and dropped 231 of SciFact's 5,183 abstracts whole."""
+    assert find_content_spans(sentence) == ((0, len(sentence)),)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Every contribution, however big or small, helps us keep reporting without paywalls.",
+        "Whether it's investigating the money or producing our latest documentary, we know how important it is.",
+        "Read our live coverage of the war here.",
+        "We use Google reCaptcha to protect our website.",
+    ],
+)
+def test_first_person_with_an_appeal_is_dropped(sentence: str) -> None:
+    assert find_content_spans(sentence) == ()
+
+
+def test_an_abstract_written_in_the_first_person_is_kept_whole() -> None:
+    abstract = (
+        "Activin/Nodal growth factors control a broad range of biological processes, including early cell fate "
+        "decisions. Here, we provide an overview of the mechanisms by which the pathway governs stem cell function. "
+        "We describe recent findings that associate it with pathological conditions. Moreover, we will discuss "
+        "future directions and questions that currently remain unanswered."
+    )
+    assert find_content_spans(abstract) == ((0, len(abstract)),)
