@@ -774,10 +774,11 @@ def main() -> None:
             log.write(json.dumps({"stopped_at_step": step}) + "\n")
             break
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(args.out / "checkpoint.safetensors"))
-    log.write(json.dumps({"train_seconds": round(time.time() - t0)}) + "\n")
+    timing = {"train_seconds": round(time.time() - t0)}
+    log.write(json.dumps(timing) + "\n")
     log.close()
     if not args.skip_export:
-        finish(model.cpu(), tokenizer, args, {"train_seconds": round(time.time() - t0)})
+        finish(model.cpu(), tokenizer, args, timing)
 
 
 def finish(model, tokenizer, args: argparse.Namespace, results: dict) -> None:

@@ -66,12 +66,13 @@ _TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
 # the third person and puts first/second person inside quotes, so unquoted you/we marks a publisher's appeal.
 # Any case but "US", which is the country ("the US imposed sanctions"), not the reader.
 _SECOND_PERSON_WORDS = r"[Yy]ou|YOU|[Yy]ours?|YOURS?"
-_ADDRESS = re.compile(rf"\b(?:{_SECOND_PERSON_WORDS}|[Ww]e|WE|[Uu]s|[Oo]urs?|OURS?)\b")
+_FIRST_PLURAL_WORDS = r"[Ww]e|WE|[Uu]s|[Oo]urs?|OURS?"
+_ADDRESS = re.compile(rf"\b(?:{_SECOND_PERSON_WORDS}|{_FIRST_PLURAL_WORDS})\b")
 _SECOND_PERSON = re.compile(rf"\b(?:{_SECOND_PERSON_WORDS})\b")
 # Rules 8: "we" / "our" without "you" is an appeal only with an appeal's words. Alone it is an author's voice: a
 # scientific abstract ("Here we show ...", "We describe ..."; rules 7 dropped 231 of SciFact's 5,183 abstracts
 # whole), a column, first-person reporting ("We spoke to residents ...").
-_FIRST_PLURAL = re.compile(r"\b(?:[Ww]e|WE|[Uu]s|[Oo]urs?|OURS?)\b")
+_FIRST_PLURAL = re.compile(rf"\b(?:{_FIRST_PLURAL_WORDS})\b")
 _APPEAL_WORDS = re.compile(
     r"^\W*(?:please|read|support|join|subscribe|sign|donate|become|help|download|share|send|click|tap|listen|"
     r"contact|visit|register|follow)\b"

@@ -183,7 +183,7 @@ def real_vectors_needed(available: int, cfg: BenchConfig) -> int:
     """How many real passages to embed: enough for the largest database (the rest of the corpus only matters when
     a size outgrows it and the synthetic model is fitted on all of it), at most ``max_real``."""
     limit = available if cfg.max_real is None else min(cfg.max_real, available)
-    return limit if max(cfg.sizes) > limit else max(cfg.sizes)
+    return min(limit, max(cfg.sizes))
 
 
 def end_to_end_size(cfg: BenchConfig) -> int:
