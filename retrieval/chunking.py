@@ -27,6 +27,12 @@ __all__ = [
 
 HARD_MAX_WORDS = 200
 _WORD = re.compile(r"\S+")
+# spaCy ends a sentence after an abbreviation's full stop when a lowercase word follows ("struck at 11:56 a.m. local
+# time", "Apple Inc. said"): dotted letters (a.m., U.S., e.g.) or one of these words end such a false break.
+_ABBREVIATION_END = re.compile(
+    r"(?:^|[\s(\[\"'“‘])(?:(?:[A-Za-z]\.){2,}|(?:approx|etc|vs|Inc|Ltd|Co|Corp|Jr|Sr|St|Mt|No|Gen|Gov|Sen|Rep|Col"
+    r"|Lt|Sgt|Capt|Dr|Mr|Mrs|Ms|Prof|Jan|Feb|Mar|Apr|Aug|Sep|Sept|Oct|Nov|Dec)\.)$"
+)
 _LEADING_DETERMINER = re.compile(r"^(?:the|a|an|this|that|these|those|his|her|its|their|our|my|your)\s+", re.IGNORECASE)
 ENTITY_KINDS = frozenset(
     {"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE", "DATE", "TIME",
@@ -136,6 +142,8 @@ def annotate_documents(
                     glued = sentences[i] and sentences[i][-1][1] == s
                     if glued and not any(ch.isalnum() for ch in documents[i].text[s:e]):
                         sentences[i][-1] = (sentences[i][-1][0], e)  # a closing quote spaCy left to the next
+                    elif sentences[i] and _false_break(documents[i].text, *sentences[i][-1], s):
+                        sentences[i][-1] = (sentences[i][-1][0], e)
                     else:
                         sentences[i].append((s, e))
         if config.candidates:
@@ -146,6 +154,16 @@ def annotate_documents(
     if progress and done_docs < len(documents) - 1:
         progress(len(documents) - 1 - done_docs)
     return [DocumentAnnotation(tuple(s), tuple(c)) for s, c in zip(sentences, candidates)]
+
+
+def _false_break(text: str, prev_start: int, prev_end: int, start: int) -> bool:
+    """Whether a sentence starting at ``start`` continues the one before it: only spaces between them (never a line
+    break), the one before ends with an abbreviation, and this one starts with a lowercase letter."""
+    gap = text[prev_end:start]
+    return (
+        not gap.strip() and "\n" not in gap and start < len(text) and text[start].islower()
+        and _ABBREVIATION_END.search(text, prev_start, prev_end) is not None
+    )
 
 
 class _ParagraphBounds:

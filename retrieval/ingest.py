@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl")
 # Bumped whenever the content rules change, so indexes built under older rules are rebuilt.
-INGEST_RULES_VERSION = 8
+INGEST_RULES_VERSION = 9  # 9: no sentence break after "a.m." etc. before a lowercase word (chunking)
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 

@@ -72,6 +72,22 @@ def test_a_sentence_never_crosses_a_paragraph_break(splitter: str) -> None:
     assert all("\n\n" not in s for s in sentences) and sentences[-1].startswith("About 300")
 
 
+def test_an_abbreviation_before_a_lowercase_word_ends_no_sentence() -> None:
+    """spaCy cut "struck at 11:56 a.m. local time (0611 GMT)." after "a.m.", so the time's citation lost its
+    sentence and one moment became two competing values; a capital after the abbreviation, or a line break, still
+    ends the sentence."""
+    text = (
+        "The quake struck at 11:56 a.m. local time (0611 GMT). It was the worst in 80 years. "
+        "Apple Inc. said it would help. Rescuers left at 9 a.m.\nThe U.S. sent a team."
+    )
+    doc = Document("d", "t", text, "d.txt", ((0, len(text)),))
+    (ann,) = annotate_documents([doc], ChunkerConfig(candidates=False))
+    sentences = [text[a:b] for a, b in ann.sentences]
+    assert "The quake struck at 11:56 a.m. local time (0611 GMT)." in sentences
+    assert "Apple Inc. said it would help." in sentences
+    assert sentences[-2:] == ["Rescuers left at 9 a.m.", "The U.S. sent a team."]
+
+
 def test_overlap_repeats_sentences() -> None:
     text = " ".join(f"Sentence number {i} is here with words." for i in range(40))
     doc = Document("d", "t", text, "d.txt", ((0, len(text)),))
