@@ -392,3 +392,31 @@ def test_a_connective_alone_is_not_cut_to_nothing(text: str) -> None:
 
     assert reason_without_connective(text) == 0
     assert reason_without_connective("because ofttimes it rained") == len("because ")
+
+
+@pytest.mark.parametrize(("question", "expected"), [("On what date did the boys enter the cave?", "June 23"),
+                                                    ("When did the boys enter the cave?", "Saturday")])
+def test_a_weekday_alone_never_answers_what_date(question: str, expected: str) -> None:
+    text = "The boys entered the cave on Saturday, June 23, after football practice."
+    hits = [_hit(0, "a", text, 1)]
+    spans = [
+        ReaderSpan(0, text.index("Saturday"), text.index("Saturday") + 8, "Saturday", score=9.0, null_score=0.0),
+        ReaderSpan(0, text.index("June"), text.index("June") + 7, "June 23", score=8.0, null_score=0.0),
+    ]
+    rows = reader_rows(question, hits, spans, IDF)
+    assert select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0))[0].text == expected
+
+
+def test_a_span_read_inside_a_word_is_widened_to_the_word() -> None:
+    from retrieval.reader_answer import whole_words
+
+    text = "Singapore spent S$20m on the summit in the 1990s style, about US$15m, and $3m more (0100 GMT)."
+    for piece, word in [("$20m", "S$20m"), ("1990", "1990s"), ("$15m", "US$15m"), ("$3m", "$3m"), ("0100", "0100"),
+                        ("ingapor", "Singapore")]:
+        start = text.index(piece)
+        a, b = whole_words(text, start, start + len(piece))
+        assert text[a:b] == word
+    hits = [_hit(0, "a", text, 1)]
+    spans = [ReaderSpan(0, text.index("$20m"), text.index("$20m") + 4, "$20m", score=9.0, null_score=0.0)]
+    (row,) = reader_rows("How much did Singapore spend?", hits, spans, IDF)
+    assert row.text == "S$20m" and (row.citation.start, row.citation.end) == (116, 121)
