@@ -251,6 +251,10 @@ def reader_stage(args: argparse.Namespace) -> dict:
             for t, w, pool, sw in itertools.product((0.5, 1.0, 2.0, 4.0), (0.0, 1.0, 2.0, 4.0, 8.0), (False, True),
                                                    (0.0, 2.0, 4.0, 8.0, 16.0, 32.0))
             for typed in ((1.0, 0.5, 0.25, 0.1) if pool else (1.0,))]
+    if args.keep_selection is not None:  # refit the confidence alone, over the answers the shipped settings choose
+        kept = args.keep_selection
+        grid = [(kept.temperature, kept.retrieval_weight, kept.pool_overlapping, kept.untyped_reading_weight,
+                 kept.sentence_weight)]
     for temperature, weight, pool, typed, sentence_weight in grid:
         settings = ReaderSettings(args.reader_passages, temperature, weight, pool_overlapping=pool,
                                   untyped_reading_weight=typed, sentence_weight=sentence_weight)
@@ -371,6 +375,9 @@ def main() -> None:
                     help="gate: only refit the reader's off-topic gate (part of the reader stage)")
     ap.add_argument("--reader-dir", type=Path, default=REPO / ".cache" / "reader")
     ap.add_argument("--reader-passages", type=int, default=5)
+    ap.add_argument("--keep-selection", action="store_true",
+                    help="--stage reader: keep the current answer-selection settings (temperature, weights, pooling) "
+                         "and refit only the confidence curve, its threshold, the prior shift and the gate")
     ap.add_argument("--unanswerable-share", type=float, default=None,
                     help="fit the reader's confidence as if this share of questions had no answer (default: the "
                          "calibration data's own, about half)")
@@ -380,6 +387,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.unanswerable_share is not None and args.prior_shift == "minimax":
         ap.error("--unanswerable-share already sets the prior the curve is fitted for: give --prior-shift 0 with it")
+    if args.keep_selection and args.stage != "reader":
+        ap.error("--keep-selection goes with --stage reader")
+    args.keep_selection = args.keep_selection or None  # the settings to keep, once read
     t_start = time.time()
     if args.stage in ("gate", "reader"):  # replace only the reader part of the fitted answerer
         from dataclasses import replace
@@ -388,6 +398,9 @@ def main() -> None:
         start_from = args.out if args.out.is_file() else SHIPPED_ANSWERER
         print(f"refitting the reader part of {start_from} (the rest is kept) into {args.out}")
         current = AnswerModel.load(start_from)
+        if args.keep_selection and current.reader is None:
+            ap.error(f"--keep-selection: {start_from} has no reader settings to keep")
+        args.keep_selection = current.reader if args.keep_selection else None
         if args.stage == "gate":
             calib, engine = _reader_calibration(args)
             gate = offtopic_gate(engine, calib.questions, args)

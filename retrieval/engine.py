@@ -6,7 +6,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from retrieval.fusion import FusionMode, fuse
 from retrieval.ingest import INGEST_RULES_VERSION, IngestReport, iter_corpus_files, load_corpus
 from retrieval.reader import ReaderMissing
 from retrieval.reader_answer import (
-    best_dense_cosine, best_keyword_coverage, claimed_values, reader_rows, select_reader_answer,
+    best_dense_cosine, best_keyword_coverage, claimed_values, reader_rows, select_reader_answer, sentence_missing,
 )
 from retrieval.store import (
     FORMAT_VERSION,
@@ -100,6 +100,10 @@ ANSWERERS = ("auto", "reader", "heuristic")
 # another source's figure must be at least this share as likely as the answer to be reported (eval/conflict_probe.py),
 # on the confidence's fitted scale, before ReaderSettings.prior_shift
 CONFLICT_MIN_RATIO = 0.2
+# ... and its sentence may lack no question word much rarer than any the answer's sentence lacks (the rarest missing
+# word's IDF over the question's rarest word's, ``reader_answer.sentence_missing``, may exceed the answer's by at
+# most this): "30,000 died in the 1990s war" is another fact for a question about the 2020 war
+CONFLICT_MAX_EXTRA_MISSING = 0.5
 
 
 @dataclass(frozen=True)
@@ -609,7 +613,7 @@ class Engine:
         return settings.fitted_confidence if self.reader is not None and settings is not None else None
 
     def answer_from_hits(self, question: str, hits: Sequence[Hit], query_vector: np.ndarray) -> Answer:
-        from retrieval.question import analyze_question
+        from retrieval.question import analyze_question, content_keywords
 
         asserted: set[tuple[str, str]] | None = None  # the reader's claims; the heuristic path makes none
         # The off-topic gate and its exception, fitted with the reader's settings; it measures retrieval, not the
@@ -642,11 +646,15 @@ class Engine:
                 abstain_reason="off_topic" if off_topic else "low_confidence",
             )
         citations = _one_per_sentence(best.citations + self.supporting_citations(question, best, query_vector))
+        missing = None
+        if asserted is not None:  # the reader's values: how much of the question each one's sentences lack
+            missing = sentence_missing(values[:5], content_keywords(question, self.tokenizer), self.idf, self.tokenizer)
         return Answer(
             question, best.text, best.score, citations=citations,
             alternatives=alternatives, hits=list(hits), question_type=analysis.qtype,
             conflicts=conflicting_values(best, alternatives[1:], analysis.qtype, asserted,
-                                         self.search_config.conflict_min_ratio, self.fitted_scale()),
+                                         self.search_config.conflict_min_ratio, self.fitted_scale(),
+                                         missing),
         )
 
 
@@ -665,6 +673,7 @@ def clean_text(text: str) -> str:
 def conflicting_values(
     best: AnswerValue, others: Sequence[AnswerValue], qtype: str, asserted: Collection[tuple[str, str]] | None = None,
     min_ratio: float = CONFLICT_MIN_RATIO, fitted_scale: Callable[[float], float] | None = None,
+    missing: Mapping[str, float] | None = None,
 ) -> list[AnswerValue]:
     """Other figures that other articles give for the same count or date question.
 
@@ -675,7 +684,9 @@ def conflicting_values(
     "no answer" there; when given, that article must be one that does not state the answer. A figure its own
     article does not offer as the answer is another fact ("30,000 died in the 1990s war" for a question about the
     2020 war), not another source's answer. ``fitted_scale`` maps a shown confidence back to the scale
-    ``min_ratio`` was chosen on (see ``ReaderSettings.prior_shift``).
+    ``min_ratio`` was chosen on (see ``ReaderSettings.prior_shift``). ``missing``: how much of the question
+    each value's sentences lack, by normalised value (``reader_answer.sentence_missing``); when given, a conflicting
+    value's sentences may lack rarer question words than the answer's by at most ``CONFLICT_MAX_EXTRA_MISSING``.
     """
     if qtype not in ("count", "when") or not _NUMERIC_VALUE.search(best.text):
         return []
@@ -686,6 +697,8 @@ def conflicting_values(
         if asserted is not None:
             sources &= {doc for key, doc in asserted if key == v.normalized}
         likely = likely_enough(v.score, best.score, min_ratio, fitted_scale)
+        if missing and missing.get(v.normalized, 0.0) - missing.get(best.normalized, 0.0) > CONFLICT_MAX_EXTRA_MISSING:
+            continue  # its sentence is about something else
         if sources and likely and _NUMERIC_VALUE.search(v.text) and not values_agree(best.text, v.text):
             out.append(AnswerValue(v.text, v.normalized, v.score, _one_per_sentence(v.citations)))
     return out

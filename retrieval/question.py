@@ -23,6 +23,7 @@ __all__ = [
     "QuestionAnalysis",
     "TEMPORAL_KINDS",
     "analyze_question",
+    "content_keywords",
     "keyword_coverage",
     "sentence_tokens",
     "text_tokens",
@@ -101,6 +102,23 @@ _SKIP_FOCUS = {"is", "was", "are", "were", "do", "does", "did", "the", "a", "an"
 
 _PREPOSITIONS = frozenset({"in", "on", "at", "to", "of", "by", "for", "from", "with", "into", "during", "since", "until",
                            "after", "before", "about", "under", "over", "between", "through", "against", "among"})
+
+
+def content_keywords(question: str, tokenizer: TokenizerConfig | None = None) -> tuple[str, ...]:
+    """The question's keywords without the word of a "how many / much / long / old ..." phrase, which says how the
+    question asks, not what it is about (over a small news corpus "many" is often the rarest word of a count
+    question, and no answer's sentence holds it). Used where sentences are compared with each other by the words
+    they lack; the keywords the confidence curve was fitted on keep it."""
+    keywords = analyze_question(question, tokenizer).keywords
+    q = question.lower()
+    m = _asking_wh(_CONTRACTED_IS.sub(r"\1 is", q))
+    if not m or not m.group(1).startswith("how "):
+        return keywords
+    word = m.group(1).split()[-1]
+    if len(re.findall(rf"\b{word}\b", q)) != 1:
+        return keywords  # "how many of the many boats" is also about "many"
+    asking = set(tokenize(word, tokenizer))
+    return tuple(k for k in keywords if k not in asking)
 
 
 def _asking_wh(q: str) -> re.Match[str] | None:

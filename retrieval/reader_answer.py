@@ -30,6 +30,7 @@ __all__ = [
     "confidence_features",
     "reader_rows",
     "select_reader_answer",
+    "sentence_missing",
     "whole_words",
 ]
 
@@ -175,6 +176,17 @@ class ReaderRow:
     evidence: ReaderEvidence | None = None
     typed: bool = False  # exactly an index-time entity of the kind the question asks for
     sentence_cosine: float | None = None  # cosine of the span's (first) sentence to the question, when known
+
+
+def sentence_missing(
+    values: Sequence[ScoredValue], keywords: Sequence[str], idf: dict[str, float], tokenizer: TokenizerConfig | None = None,
+) -> dict[str, float]:
+    """For each value (by key), the least that one of its mentions' sentences lacks of ``keywords``: the IDF of the
+    rarest keyword absent, over the rarest keyword's (see ``ReaderEvidence``)."""
+    return {
+        v.key: min(_missing(set(text_tokens(m.citation.sentence, tokenizer)), keywords, idf) for m in v.mentions)
+        for v in values if v.mentions
+    }
 
 
 def _missing(tokens: set[str], keywords: Sequence[str], idf: dict[str, float]) -> float:

@@ -70,6 +70,41 @@ def test_conflicting_figures_are_reported_with_their_sources() -> None:
     assert conflicting_values(best_shown, [weak_shown], "count", fitted_scale=shift.fitted_confidence) == []
 
 
+def test_a_figure_whose_sentence_lacks_what_the_question_asks_about_is_another_fact() -> None:
+    """"30,000 people dead" in the 1990s war is not another source's count of those who died in the 2020 war: its
+    sentence lacks the question's rarest words where the answer's holds them."""
+    from retrieval.engine import conflicting_values
+    from retrieval.types import AnswerValue
+
+    best = AnswerValue("6,700", "6700", 0.6, [_cit("a", 0)])
+    other = AnswerValue("30,000", "30000", 0.4, [_cit("b", 0)])
+    assert [v.text for v in conflicting_values(best, [other], "count", missing={"6700": 0.0, "30000": 0.4})] == ["30,000"]
+    assert conflicting_values(best, [other], "count", missing={"6700": 0.0, "30000": 1.0}) == []
+    assert [v.text for v in conflicting_values(best, [other], "count", missing={"6700": 0.6, "30000": 1.0})] == ["30,000"]
+
+
+def test_sentence_missing_weighs_the_rarest_absent_content_word() -> None:
+    from retrieval.question import analyze_question, content_keywords
+    from retrieval.reader_answer import sentence_missing
+    from retrieval.tokenize import tokenize
+    from retrieval.values import Mention, ScoredValue
+
+    question = "How many people died in the 2020 war?"
+    assert "many" in analyze_question(question).keywords  # the confidence curve was fitted with it
+    keywords = content_keywords(question)
+    assert "many" not in keywords and {tokenize("died")[0], "2020", "war"} <= set(keywords)
+    assert "many" in content_keywords("How many of the many boats sank?")
+    idf = {tokenize(w)[0]: v for w, v in {"people": 1.0, "died": 3.0, "2020": 2.0, "war": 1.5, "many": 4.0}.items()}
+
+    def value(key: str, sentence: str) -> ScoredValue:
+        cit = Citation("d", "t", 0, 1, key, 0, sentence, 0, len(sentence))
+        return ScoredValue(key, key, 0.5, [Mention(key, cit, 0.5, "d", 0.0)])
+
+    found = sentence_missing([value("6700", "More than 6,700 people died in the 2020 war."),
+                              value("30000", "That sparked a war that left 30,000 people dead.")], keywords, idf)
+    assert found["6700"] == 0.0 and found["30000"] == pytest.approx(1.0)  # "died" is the rarest content word
+
+
 @pytest.mark.parametrize("bad", [-0.1, 1.5])
 def test_conflict_floor_is_validated(bad: float) -> None:
     from retrieval.engine import SearchConfig

@@ -82,3 +82,13 @@ def test_gate_levels_keep_99_percent_by_cosine_and_let_through_at_most_1_percent
     assert levels["off_topic_stopped"] <= levels["off_topic_stopped_by_cosine"]
     # nothing off topic below the gate: no exception
     assert fit_answerer.gate_levels(on_topic, off_topic[off_topic[:, 0] > 0.45])["min_question_coverage"] == 1.0
+
+
+@pytest.mark.parametrize("stage", ["gate", "heuristic", "all"])
+def test_keep_selection_goes_with_the_reader_stage_only(fit_answerer, monkeypatch, capsys, stage: str) -> None:
+    """``--keep-selection`` refits the reader's confidence over the shipped answer selection; with another stage it
+    would silently do nothing, so it is refused before any data is read."""
+    monkeypatch.setattr("sys.argv", ["fit_answerer.py", "--stage", stage, "--keep-selection"])
+    with pytest.raises(SystemExit) as exc:
+        fit_answerer.main()
+    assert exc.value.code == 2 and "--keep-selection goes with --stage reader" in capsys.readouterr().err
