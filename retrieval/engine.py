@@ -24,7 +24,8 @@ from retrieval.fusion import FusionMode, fuse
 from retrieval.ingest import INGEST_RULES_VERSION, IngestReport, iter_corpus_files, load_corpus
 from retrieval.reader import ReaderMissing
 from retrieval.reader_answer import (
-    best_dense_cosine, best_keyword_coverage, claimed_values, reader_rows, select_reader_answer, sentence_missing,
+    best_dense_cosine, best_keyword_coverage, claimed_values, most_confident_first, reader_rows, select_reader_answer,
+    sentence_missing,
 )
 from retrieval.store import (
     FORMAT_VERSION,
@@ -633,6 +634,8 @@ class Engine:
             AnswerValue(v.text, v.key, calib.value_confidence(v, best_cosine), [m.citation for m in v.mentions])
             for v in values[:5]
         ]
+        if asserted is not None:
+            alternatives = most_confident_first(alternatives)
         off_topic = best_cosine < min_cosine and (
             best_keyword_coverage(analysis.keywords, hits, self.idf, self.tokenizer, self.idf_scale) <= min_coverage
         )

@@ -17,10 +17,11 @@ import numpy as np
 
 from retrieval.question import analyze_question, keyword_coverage, text_tokens, word_family
 from retrieval.tokenize import TokenizerConfig
-from retrieval.types import Citation, Hit
+from retrieval.types import AnswerValue, Citation, Hit
 from retrieval.values import NUMBER_WORDS, Mention, ReaderEvidence, ScoredValue, logit, normalize_value, shift_probability, sigmoid
 
 __all__ = [
+    "CHOOSE_AMONG",
     "READER_CONFIDENCE_FEATURES",
     "ReaderRow",
     "ReaderSettings",
@@ -28,6 +29,7 @@ __all__ = [
     "best_keyword_coverage",
     "claimed_values",
     "confidence_features",
+    "most_confident_first",
     "reader_rows",
     "select_reader_answer",
     "sentence_missing",
@@ -176,6 +178,23 @@ class ReaderRow:
     evidence: ReaderEvidence | None = None
     typed: bool = False  # exactly an index-time entity of the kind the question asks for
     sentence_cosine: float | None = None  # cosine of the span's (first) sentence to the question, when known
+
+
+# The reader's answer is the most confident of this many values, best pooled probability first (docs/experiments.md)
+CHOOSE_AMONG = 3
+
+
+def most_confident_first(values: Sequence[AnswerValue], among: int = CHOOSE_AMONG) -> list[AnswerValue]:
+    """``values`` (best pooled probability first) with the most confident of the first ``among`` moved to the front
+    (ties keep the more probable). The confidence weighs what the pooled probability does not (the answer
+    sentence's share of the question, the margin over "no answer", missing rare words), and a runner-up shown
+    more confident than the answer read as a contradiction; choosing it moved 2 of 244 news answers (EM) the
+    right way and raised held-out v2.0 abstention at 90% of F1 kept from 54.1% to 56.9%."""
+    out = list(values)
+    if len(out) > 1:
+        lead = max(range(min(among, len(out))), key=lambda i: out[i].score)
+        out.insert(0, out.pop(lead))
+    return out
 
 
 def sentence_missing(

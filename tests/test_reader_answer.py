@@ -420,3 +420,15 @@ def test_a_span_read_inside_a_word_is_widened_to_the_word() -> None:
     spans = [ReaderSpan(0, text.index("$20m"), text.index("$20m") + 4, "$20m", score=9.0, null_score=0.0)]
     (row,) = reader_rows("How much did Singapore spend?", hits, spans, IDF)
     assert row.text == "S$20m" and (row.citation.start, row.citation.end) == (116, 121)
+
+
+def test_the_answer_is_the_most_confident_of_the_top_three_values() -> None:
+    from retrieval.reader_answer import most_confident_first
+    from retrieval.types import AnswerValue
+
+    def vals(*scores: float) -> list[AnswerValue]:
+        return [AnswerValue(f"v{i}", f"v{i}", s) for i, s in enumerate(scores)]
+
+    assert [v.text for v in most_confident_first(vals(0.4, 0.6, 0.5, 0.9))] == ["v1", "v0", "v2", "v3"]  # 4th: no
+    assert [v.text for v in most_confident_first(vals(0.5, 0.5, 0.2))] == ["v0", "v1", "v2"]  # a tie keeps the order
+    assert most_confident_first([]) == [] and [v.text for v in most_confident_first(vals(0.1))] == ["v0"]
