@@ -333,28 +333,22 @@ def test_a_missing_or_broken_cosine_is_not_penalised_and_cannot_poison_the_softm
                                                     ("How old is Giuseppe Lanzoni?", "78")])
 def test_a_bare_figure_never_answers_who(question: str, expected: str) -> None:
     text = "Giuseppe Lanzoni, 78, a retired baker, was carried to a dinghy by firefighters."
-    hits = [_hit(0, "a", text, 1)]
-    spans = [
-        ReaderSpan(0, text.index("78"), text.index("78") + 2, "78", score=9.0, null_score=0.0),
-        ReaderSpan(0, text.index("a retired"), text.index("baker") + 5, "a retired baker", score=8.0, null_score=0.0),
-    ]
-    rows = reader_rows(question, hits, spans, IDF)
-    best = select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0))
-    assert best[0].text == expected
+    assert _first_answer(question, text, ("78", 9.0), ("a retired baker", 8.0)) == expected
+
+
+def _first_answer(question: str, text: str, *readings: tuple[str, float]) -> str:
+    """The answer chosen from one passage where the reader read each (piece of ``text``, score)."""
+    spans = [ReaderSpan(0, text.index(piece), text.index(piece) + len(piece), piece, score=score, null_score=0.0)
+             for piece, score in readings]
+    rows = reader_rows(question, [_hit(0, "a", text, 1)], spans, IDF)
+    return select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0))[0].text
 
 
 @pytest.mark.parametrize(("question", "expected"), [("How many boats did the volunteers bring?", "twelve"),
                                                     ("What did the volunteers bring?", "boats and blankets")])
 def test_how_many_is_answered_by_a_quantity(question: str, expected: str) -> None:
     text = "Volunteers from Oskel brought boats and blankets; twelve of them came by road."
-    hits = [_hit(0, "a", text, 1)]
-    b0 = text.index("boats and blankets")
-    spans = [
-        ReaderSpan(0, b0, b0 + len("boats and blankets"), "boats and blankets", score=9.0, null_score=0.0),
-        ReaderSpan(0, text.index("twelve"), text.index("twelve") + 6, "twelve", score=8.0, null_score=0.0),
-    ]
-    rows = reader_rows(question, hits, spans, IDF)
-    assert select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0))[0].text == expected
+    assert _first_answer(question, text, ("boats and blankets", 9.0), ("twelve", 8.0)) == expected
 
 
 @pytest.mark.parametrize("text", ["2,000", "a dozen", "seventh", "a quarter", "numerous", "dozens of boats", "none"])
@@ -398,13 +392,7 @@ def test_a_connective_alone_is_not_cut_to_nothing(text: str) -> None:
                                                     ("When did the boys enter the cave?", "Saturday")])
 def test_a_weekday_alone_never_answers_what_date(question: str, expected: str) -> None:
     text = "The boys entered the cave on Saturday, June 23, after football practice."
-    hits = [_hit(0, "a", text, 1)]
-    spans = [
-        ReaderSpan(0, text.index("Saturday"), text.index("Saturday") + 8, "Saturday", score=9.0, null_score=0.0),
-        ReaderSpan(0, text.index("June"), text.index("June") + 7, "June 23", score=8.0, null_score=0.0),
-    ]
-    rows = reader_rows(question, hits, spans, IDF)
-    assert select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0))[0].text == expected
+    assert _first_answer(question, text, ("Saturday", 9.0), ("June 23", 8.0)) == expected
 
 
 def test_a_span_read_inside_a_word_is_widened_to_the_word() -> None:
