@@ -47,7 +47,7 @@ from retrieval.evaluation.datasets import (  # noqa: E402
 from retrieval.evaluation.metrics import expected_calibration_error, f1, normalize_answer  # noqa: E402
 from retrieval.evaluation.runner import index_for_dataset  # noqa: E402
 from retrieval.question import analyze_question  # noqa: E402
-from retrieval.reader_answer import best_dense_cosine, best_keyword_coverage  # noqa: E402
+from retrieval.reader_answer import ReaderSettings, best_dense_cosine, best_keyword_coverage  # noqa: E402
 from retrieval.values import shift_probability  # noqa: E402
 
 SEED = 13
@@ -196,8 +196,9 @@ def _reader_calibration(args: argparse.Namespace) -> tuple[EvalDataset, Engine]:
     return calib, _engine_for(calib, v2_path)
 
 
-def reader_stage(args: argparse.Namespace) -> dict:
-    """Fit ReaderSettings on the 'calibration' articles of visible SQuAD v2.0 (never trained on by the reader)."""
+def reader_stage(args: argparse.Namespace, kept: ReaderSettings | None = None) -> dict:
+    """Fit ReaderSettings on the 'calibration' articles of visible SQuAD v2.0 (never trained on by the reader).
+    ``kept``: ReaderSettings whose answer selection stays (``--keep-selection``); only the confidence is refitted."""
     from retrieval.reader import SpanReader
     from retrieval.reader_answer import (
         READER_CONFIDENCE_FEATURES, ReaderSettings, confidence_features, reader_rows, select_reader_answer,
@@ -251,8 +252,7 @@ def reader_stage(args: argparse.Namespace) -> dict:
             for t, w, pool, sw in itertools.product((0.5, 1.0, 2.0, 4.0), (0.0, 1.0, 2.0, 4.0, 8.0), (False, True),
                                                    (0.0, 2.0, 4.0, 8.0, 16.0, 32.0))
             for typed in ((1.0, 0.5, 0.25, 0.1) if pool else (1.0,))]
-    if args.keep_selection is not None:  # refit the confidence alone, over the answers the shipped settings choose
-        kept = args.keep_selection
+    if kept is not None:  # refit the confidence alone, over the answers the kept settings choose
         grid = [(kept.temperature, kept.retrieval_weight, kept.pool_overlapping, kept.untyped_reading_weight,
                  kept.sentence_weight)]
     for temperature, weight, pool, typed, sentence_weight in grid:
@@ -389,7 +389,6 @@ def main() -> None:
         ap.error("--unanswerable-share already sets the prior the curve is fitted for: give --prior-shift 0 with it")
     if args.keep_selection and args.stage != "reader":
         ap.error("--keep-selection goes with --stage reader")
-    args.keep_selection = args.keep_selection or None  # the settings to keep, once read
     t_start = time.time()
     if args.stage in ("gate", "reader"):  # replace only the reader part of the fitted answerer
         from dataclasses import replace
@@ -400,7 +399,6 @@ def main() -> None:
         current = AnswerModel.load(start_from)
         if args.keep_selection and current.reader is None:
             ap.error(f"--keep-selection: {start_from} has no reader settings to keep")
-        args.keep_selection = current.reader if args.keep_selection else None
         if args.stage == "gate":
             calib, engine = _reader_calibration(args)
             gate = offtopic_gate(engine, calib.questions, args)
@@ -408,7 +406,7 @@ def main() -> None:
                              min_question_coverage=gate["min_question_coverage"])
             reader_meta = dict(current.meta.get("reader", {}), offtopic_gate=gate)
         else:
-            fit = reader_stage(args)
+            fit = reader_stage(args, current.reader if args.keep_selection else None)
             reader, reader_meta = fit["settings"], fit["meta"]
         updated = replace(current, meta=dict(current.meta, reader=reader_meta), reader=reader)
         args.out.write_text(json.dumps(updated.to_json(), indent=1) + "\n")

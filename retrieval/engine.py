@@ -614,7 +614,7 @@ class Engine:
         return settings.fitted_confidence if self.reader is not None and settings is not None else None
 
     def answer_from_hits(self, question: str, hits: Sequence[Hit], query_vector: np.ndarray) -> Answer:
-        from retrieval.question import analyze_question, content_keywords
+        from retrieval.question import analyze_question
 
         asserted: set[tuple[str, str]] | None = None  # the reader's claims; the heuristic path makes none
         # The off-topic gate and its exception, fitted with the reader's settings; it measures retrieval, not the
@@ -651,7 +651,7 @@ class Engine:
         citations = _one_per_sentence(best.citations + self.supporting_citations(question, best, query_vector))
         missing = None
         if asserted is not None:  # the reader's values: how much of the question each one's sentences lack
-            missing = sentence_missing(values[:5], content_keywords(question, self.tokenizer), self.idf, self.tokenizer)
+            missing = sentence_missing(values[:5], analysis.content_keywords, self.idf, self.tokenizer)
         return Answer(
             question, best.text, best.score, citations=citations,
             alternatives=alternatives, hits=list(hits), question_type=analysis.qtype,

@@ -55,6 +55,15 @@ class QuestionAnalysis:
     expected: frozenset[str]
     focus: str | None
     keywords: tuple[str, ...]
+    # the keyword of a "how many / much / long / old ..." phrase: how the question asks, not what it is about
+    asking: frozenset[str] = frozenset()
+
+    @property
+    def content_keywords(self) -> tuple[str, ...]:
+        """``keywords`` without ``asking``: over a small news corpus "many" is often the rarest word of a count
+        question, and no answer's sentence holds it. Used where sentences are compared with each other by the
+        words they lack; the confidence curve was fitted on ``keywords``, which keep it."""
+        return tuple(k for k in self.keywords if k not in self.asking)
 
 
 def analyze_question(question: str, tokenizer: TokenizerConfig | None = None) -> QuestionAnalysis:
@@ -68,11 +77,11 @@ def analyze_question(question: str, tokenizer: TokenizerConfig | None = None) ->
     after = _WORD.findall(q[m.end() :])
     focus = next((w for w in after if w not in _SKIP_FOCUS), None)
     if wh.startswith("how "):
-        if wh in ("how many", "how much"):
-            return QuestionAnalysis("count", NUMERIC_KINDS, focus, keywords)
-        if wh in ("how long", "how often"):
-            return QuestionAnalysis("count", NUMERIC_KINDS | TEMPORAL_KINDS, focus, keywords)
-        return QuestionAnalysis("count", NUMERIC_KINDS, focus, keywords)
+        word = wh.split()[-1]
+        # "how many of the many boats" is also about "many"
+        asking = frozenset(tokenize(word, tokenizer)) if len(re.findall(rf"\b{word}\b", q)) == 1 else frozenset()
+        kinds = NUMERIC_KINDS | TEMPORAL_KINDS if wh in ("how long", "how often") else NUMERIC_KINDS
+        return QuestionAnalysis("count", kinds, focus, keywords, asking)
     if wh == "when":
         return QuestionAnalysis("when", TEMPORAL_KINDS, None, keywords)
     if wh == "where":
@@ -105,20 +114,8 @@ _PREPOSITIONS = frozenset({"in", "on", "at", "to", "of", "by", "for", "from", "w
 
 
 def content_keywords(question: str, tokenizer: TokenizerConfig | None = None) -> tuple[str, ...]:
-    """The question's keywords without the word of a "how many / much / long / old ..." phrase, which says how the
-    question asks, not what it is about (over a small news corpus "many" is often the rarest word of a count
-    question, and no answer's sentence holds it). Used where sentences are compared with each other by the words
-    they lack; the keywords the confidence curve was fitted on keep it."""
-    keywords = analyze_question(question, tokenizer).keywords
-    q = question.lower()
-    m = _asking_wh(_CONTRACTED_IS.sub(r"\1 is", q))
-    if not m or not m.group(1).startswith("how "):
-        return keywords
-    word = m.group(1).split()[-1]
-    if len(re.findall(rf"\b{word}\b", q)) != 1:
-        return keywords  # "how many of the many boats" is also about "many"
-    asking = set(tokenize(word, tokenizer))
-    return tuple(k for k in keywords if k not in asking)
+    """``analyze_question(question).content_keywords``: the keywords without the word of a "how many" phrase."""
+    return analyze_question(question, tokenizer).content_keywords
 
 
 def _asking_wh(q: str) -> re.Match[str] | None:

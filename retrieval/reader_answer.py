@@ -266,21 +266,21 @@ _ASKS_DATE = re.compile(r"\b(?:what|which)\s+(?:\w+\s+)?date\b", re.IGNORECASE)
 _WEEKDAY = re.compile(r"(?:on\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day\.?", re.IGNORECASE)
 
 
+_CURRENCY_SIGNS = "$£€¥"
+_COUNTRY_LETTERS = re.compile(r"(?:^|[^\w])([A-Z]{1,3})$")
+
+
 def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
     """``[start, end)`` widened to whole words ("1990" read inside "1990s"; 0.5% of SQuAD train answers start or end
     inside a word) and to a currency's country letters ("$20m" read inside "S$20m", "US$5")."""
     if start < end:
         while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
             start -= 1
-        if (m := _COUNTRY_LETTERS.search(text, max(0, start - 4), start)) and text[start] in _CURRENCY_SIGNS:
+        if text[start] in _CURRENCY_SIGNS and (m := _COUNTRY_LETTERS.search(text, max(0, start - 4), start)):
             start = m.start(1)
         while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
             end += 1
     return start, end
-
-
-_CURRENCY_SIGNS = "$£€¥"
-_COUNTRY_LETTERS = re.compile(r"(?:^|[^\w])([A-Z]{1,3})$")
 
 
 def reader_rows(
