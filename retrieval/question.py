@@ -38,7 +38,14 @@ ENTITY_KINDS = NUMERIC_KINDS | TEMPORAL_KINDS | PLACE_KINDS | AGENT_KINDS | {"EV
 
 _PLACE_NOUNS = {"city", "country", "town", "village", "place", "region", "capital", "location", "area", "state", "nation", "province", "district", "border"}
 _TIME_NOUNS = {"year", "day", "date", "month", "time", "century", "decade", "week", "hour", "season", "period"}
-_PERSON_NOUNS = {"person", "leader", "president", "minister", "official", "man", "woman", "spokesman", "spokesperson", "politician", "general", "commander", "ombudsman", "advisor", "adviser", "king", "queen", "author", "player", "people", "group", "organization", "organisation", "company", "agency", "team", "party", "body", "alliance", "ally"}
+_PERSON_NOUNS = {"person", "leader", "president", "minister", "official", "man", "woman", "spokesman", "spokesperson", "politician", "general", "commander", "ombudsman", "advisor", "adviser", "king", "queen", "author", "player", "people", "group", "organization", "organisation", "company", "agency", "team", "party", "body", "alliance", "ally",
+                  # roles a news question names its person by ("which Tesla board member", "which French envoy")
+                  "spokeswoman", "chief", "member", "employee", "judge", "journalist", "reporter", "manager", "coach",
+                  "director", "executive", "chairman", "chairwoman", "secretary", "ambassador", "envoy", "diplomat",
+                  "governor", "mayor", "senator", "lawmaker", "mp", "commissioner", "founder", "investor", "singer",
+                  "actor", "actress", "writer", "scientist", "astronomer", "captain", "striker", "goalkeeper", "diver",
+                  "soldier", "officer", "doctor", "prosecutor", "lawyer", "witness", "juror", "survivor", "candidate",
+                  "monarch", "prince", "princess", "pope", "bishop", "ruler", "emperor", "dictator", "rebel", "activist"}
 _COUNT_NOUNS = {"number", "amount", "percentage", "percent", "proportion", "total", "size", "population", "cost", "price", "age"}
 
 _WH = re.compile(
@@ -106,6 +113,7 @@ def analyze_question(question: str, tokenizer: TokenizerConfig | None = None) ->
     return QuestionAnalysis(wh if wh in ("which", "what") else "other", frozenset(), noun, keywords)
 
 
+_KIND_NOUNS = frozenset(_PLACE_NOUNS | _TIME_NOUNS | _PERSON_NOUNS | _COUNT_NOUNS)
 _SKIP_FOCUS = {"is", "was", "are", "were", "do", "does", "did", "the", "a", "an", "of", "kind", "type", "sort", "has", "had", "have", "will", "would", "can", "could"}
 
 
@@ -131,6 +139,18 @@ def _asking_wh(q: str) -> re.Match[str] | None:
 
 
 def _focus_noun(words: Sequence[str]) -> str | None:
+    """The noun "which/what ..." asks for: right after the wh-word, the rightmost of up to three words (to the first
+    skip word or preposition) that names a kind ("which French minister", "which state news agency"); else, as
+    when a verb follows ("what did the prime minister say"), the first word that is not a skip word."""
+    if words and words[0] not in _SKIP_FOCUS:
+        phrase: list[str] = []
+        for w in words[:3]:
+            if w in _SKIP_FOCUS or w in _PREPOSITIONS:
+                break
+            phrase.append(w)
+        kinded = [w for w in phrase if {w, singular(w)} & _KIND_NOUNS]
+        if kinded:
+            return kinded[-1]
     for w in words[:3]:
         if w in _SKIP_FOCUS:
             continue

@@ -24,7 +24,11 @@ from retrieval.tokenize import tokenize
      ("According to officials who spoke, how many people fled?", "count"),
      ("In his defense of Doctor Who, what did Howard compare?", "what"),
      ("Islamists were seen as the lesser evil when compared to whom?", "who"),
-     ("Arms purchases raised tension especially in which area?", "where")],
+     ("Arms purchases raised tension especially in which area?", "where"),
+     # the noun asked for is the last kind noun of the phrase after "which", not its first word
+     ("Which French minister warned of war?", "who"), ("Which state news agency reported it?", "who"),
+     ("Which Tesla board member paid?", "who"), ("Which two British divers reached them?", "who"),
+     ("What did the prime minister say?", "what")],  # after "did" the phrase is the subject
 )
 def test_question_types(question: str, qtype: str) -> None:
     assert analyze_question(question).qtype == qtype
