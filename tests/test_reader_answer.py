@@ -21,7 +21,7 @@ from retrieval.reader_answer import (
     select_reader_answer,
 )
 from retrieval.tokenize import tokenize
-from retrieval.types import Hit, Passage
+from retrieval.types import Candidate, Hit, Passage
 from retrieval.values import ReaderEvidence, ScoredValue, shift_probability
 
 
@@ -420,3 +420,43 @@ def test_the_answer_is_the_most_confident_of_the_top_three_values() -> None:
     assert [v.text for v in most_confident_first(vals(0.4, 0.6, 0.5, 0.9))] == ["v1", "v0", "v2", "v3"]  # 4th: no
     assert [v.text for v in most_confident_first(vals(0.5, 0.5, 0.2))] == ["v0", "v1", "v2"]  # a tie keeps the order
     assert most_confident_first([]) == [] and [v.text for v in most_confident_first(vals(0.1))] == ["v0"]
+
+
+def _people_passage(text: str, *names: str) -> Hit:
+    """A passage whose index-time PERSON entities are ``names``."""
+    people = tuple(Candidate(100 + text.index(n), 100 + text.index(n) + len(n), "PERSON") for n in names)
+    passage = Passage(0, "a", 100, 100 + len(text), text, sentences=((100, 100 + len(text)),), candidates=people)
+    return Hit(passage, 1.0, 1, dense_score=0.5, title="a")
+
+
+@pytest.mark.parametrize(("question", "span", "expected"), [
+    ("Which minister said roads were blocked?", "Information Minister Minendra Rijal", "Minendra Rijal"),
+    ("Who urged Baku to guarantee safety?", "Council of Europe's president, Charles Michel", "Charles Michel"),
+    ("Who found the boys?", "John Volanthen and Rick Stanton", "John Volanthen and Rick Stanton"),  # a list stays
+    ("Which company did it?", "Acme chief Jane Roe", "Acme chief Jane Roe"),  # a title may name a group
+    ("Who opened the building?", "Queen Jane Roe", "Queen Jane Roe"),  # an honorific is part of the name
+    ("Who opened the building?", "the sculptor Jane Roe", "Jane Roe"),
+    ("Who opened the building?", "said Jane Roe", "said Jane Roe"),  # not a role: the reader's span stays
+    ("What did it say?", "Information Minister Minendra Rijal", "Information Minister Minendra Rijal"),
+])
+def test_a_who_answer_is_the_name_not_its_title(question: str, span: str, expected: str) -> None:
+    text = f"On Sunday {span} spoke to reporters."
+    names = [n for n in ("Minendra Rijal", "Charles Michel", "John Volanthen", "Rick Stanton", "Jane Roe") if n in text]
+    hit = _people_passage(text, *names)
+    b0 = text.index(span)
+    rows = reader_rows(question, [hit], [ReaderSpan(0, b0, b0 + len(span), span, score=9.0, null_score=0.0)], IDF)
+    best = select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0))[0]
+    assert best.text == expected
+    citation = best.mentions[0].citation
+    assert text[citation.start - 100 : citation.end - 100] == expected
+
+
+def test_a_title_cut_to_a_name_read_already_keeps_its_probability() -> None:
+    text = "On Sunday the Italian physicist Galileo Ferraris and then Brown spoke."
+    hit = _people_passage(text, "Galileo Ferraris", "Brown")
+    long, name, other = "the Italian physicist Galileo Ferraris", "Galileo Ferraris", "Brown"
+    spans = [ReaderSpan(0, text.index(s), text.index(s) + len(s), s, score=sc, null_score=0.0)
+             for s, sc in ((other, 9.0), (long, 8.5), (name, 8.5))]
+    values = select_reader_answer(rows := reader_rows("Who spoke?", [hit], spans, IDF),
+                                  ReaderSettings(temperature=1.0, retrieval_weight=0.0))
+    assert len(rows) == 3 and values[0].text == name  # e^8.5 twice outweighs e^9 once
