@@ -46,7 +46,11 @@ _PERSON_NOUNS = {"person", "leader", "president", "minister", "official", "man",
                   "actor", "actress", "writer", "scientist", "astronomer", "captain", "striker", "goalkeeper", "diver",
                   "soldier", "officer", "doctor", "prosecutor", "lawyer", "witness", "juror", "survivor", "candidate",
                   "monarch", "prince", "princess", "pope", "bishop", "ruler", "emperor", "dictator", "rebel", "activist"}
-_COUNT_NOUNS = {"number", "amount", "percentage", "percent", "proportion", "total", "size", "population", "cost", "price", "age"}
+_COUNT_NOUNS = {"number", "amount", "percentage", "percent", "proportion", "total", "size", "population", "cost", "price", "age",
+                 # what a news question asks a figure by ("what was the death toll?", "what was the turnout?")
+                 "toll", "turnout", "attendance", "distance", "diameter", "height", "length", "width", "depth", "weight",
+                 "speed", "temperature", "magnitude", "share", "margin", "casualties", "fatalities", "salary", "fee",
+                 "fine", "budget", "revenue", "valuation", "worth", "score", "odds", "capacity", "duration"}
 
 _WH = re.compile(
     r"\b(how\s+(?:many|much|long|old|far|large|big|tall|high|often)|when|where|who(?:m|se)?|why|which|what|how)\b",
@@ -113,6 +117,8 @@ def analyze_question(question: str, tokenizer: TokenizerConfig | None = None) ->
     return QuestionAnalysis(wh if wh in ("which", "what") else "other", frozenset(), noun, keywords)
 
 
+_COPULAS = frozenset({"is", "was", "are", "were"})
+_ARTICLES = frozenset({"the", "a", "an"})
 _KIND_NOUNS = frozenset(_PLACE_NOUNS | _TIME_NOUNS | _PERSON_NOUNS | _COUNT_NOUNS)
 _SKIP_FOCUS = {"is", "was", "are", "were", "do", "does", "did", "the", "a", "an", "of", "kind", "type", "sort", "has", "had", "have", "will", "would", "can", "could"}
 
@@ -139,12 +145,18 @@ def _asking_wh(q: str) -> re.Match[str] | None:
 
 
 def _focus_noun(words: Sequence[str]) -> str | None:
-    """The noun "which/what ..." asks for: right after the wh-word, the rightmost of up to three words (to the first
-    skip word or preposition) that names a kind ("which French minister", "which state news agency"); else, as
-    when a verb follows ("what did the prime minister say"), the first word that is not a skip word."""
-    if words and words[0] not in _SKIP_FOCUS:
+    """The noun "which/what ..." asks for: right after the wh-word or its copula, the rightmost of up to three words
+    (to the first skip word or preposition) that names a kind ("which French minister", "which state news agency",
+    "what was the death toll"); else, as when another verb follows ("what did the prime minister say"), the first
+    word that is not a skip word."""
+    noun_phrase = list(words)
+    if noun_phrase and noun_phrase[0] in _COPULAS:  # "what was the death toll": the noun after the copula is asked
+        noun_phrase = noun_phrase[1:]
+        while noun_phrase and noun_phrase[0] in _ARTICLES:
+            noun_phrase = noun_phrase[1:]
+    if noun_phrase and noun_phrase[0] not in _SKIP_FOCUS:
         phrase: list[str] = []
-        for w in words[:3]:
+        for w in noun_phrase[:3]:
             if w in _SKIP_FOCUS or w in _PREPOSITIONS:
                 break
             phrase.append(w)
