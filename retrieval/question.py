@@ -41,7 +41,7 @@ _TIME_NOUNS = {"year", "day", "date", "month", "time", "century", "decade", "wee
 _PERSON_NOUNS = {"person", "leader", "president", "minister", "official", "man", "woman", "spokesman", "spokesperson", "politician", "general", "commander", "ombudsman", "advisor", "adviser", "king", "queen", "author", "player", "people", "group", "organization", "organisation", "company", "agency", "team", "party", "body", "alliance", "ally",
                   # roles a news question names its person by ("which Tesla board member", "which French envoy")
                   "spokeswoman", "chief", "member", "employee", "judge", "journalist", "reporter", "manager", "coach",
-                  "director", "executive", "chairman", "chairwoman", "secretary", "ambassador", "envoy", "diplomat",
+                  "director", "chairman", "chairwoman", "secretary", "ambassador", "envoy", "diplomat",
                   "governor", "mayor", "senator", "lawmaker", "mp", "commissioner", "founder", "investor", "singer",
                   "actor", "actress", "writer", "scientist", "astronomer", "captain", "striker", "goalkeeper", "diver",
                   "soldier", "officer", "doctor", "prosecutor", "lawyer", "witness", "juror", "survivor", "candidate",
@@ -50,7 +50,7 @@ _COUNT_NOUNS = {"number", "amount", "percentage", "percent", "proportion", "tota
                  # what a news question asks a figure by ("what was the death toll?", "what was the turnout?")
                  "toll", "turnout", "attendance", "distance", "diameter", "height", "length", "width", "depth", "weight",
                  "speed", "temperature", "magnitude", "share", "margin", "casualties", "fatalities", "salary", "fee",
-                 "fine", "budget", "revenue", "valuation", "worth", "score", "odds", "capacity", "duration"}
+                 "budget", "revenue", "valuation", "score", "odds", "capacity", "duration"}
 
 _WH = re.compile(
     r"\b(how\s+(?:many|much|long|old|far|large|big|tall|high|often)|when|where|who(?:m|se)?|why|which|what|how)\b",
@@ -105,7 +105,8 @@ def analyze_question(question: str, tokenizer: TokenizerConfig | None = None) ->
         return QuestionAnalysis("how", frozenset({"CLAUSE"}), None, keywords)
     # which / what + noun
     noun = _focus_noun(after)
-    forms = {noun, singular(noun)} if noun else set()
+    # "what did the judge decide?" asks what was decided, not for a person
+    forms = {noun, singular(noun)} if noun and not (after and after[0] in _SUBJECT_AUXILIARIES) else set()
     if forms & _PLACE_NOUNS:
         return QuestionAnalysis("where", PLACE_KINDS, noun, keywords)
     if forms & _TIME_NOUNS:
@@ -118,8 +119,18 @@ def analyze_question(question: str, tokenizer: TokenizerConfig | None = None) ->
 
 
 _COPULAS = frozenset({"is", "was", "are", "were"})
+# After these the words are the subject ("what did the judge decide?"), which does not type the question.
+_SUBJECT_AUXILIARIES = frozenset({"do", "does", "did", "can", "could", "will", "would", "should", "may", "might",
+                                  "must", "has", "have", "had"})
 _ARTICLES = frozenset({"the", "a", "an"})
-_KIND_NOUNS = frozenset(_PLACE_NOUNS | _TIME_NOUNS | _PERSON_NOUNS | _COUNT_NOUNS)
+
+
+def _names_kind(word: str) -> bool:
+    """Whether ``word`` is a place, time or person noun (either number) or a count noun (singular only, as
+    ``analyze_question`` reads it)."""
+    return word in _COUNT_NOUNS or bool({word, singular(word)} & (_PLACE_NOUNS | _TIME_NOUNS | _PERSON_NOUNS))
+
+
 _SKIP_FOCUS = {"is", "was", "are", "were", "do", "does", "did", "the", "a", "an", "of", "kind", "type", "sort", "has", "had", "have", "will", "would", "can", "could"}
 
 
@@ -147,8 +158,8 @@ def _asking_wh(q: str) -> re.Match[str] | None:
 def _focus_noun(words: Sequence[str]) -> str | None:
     """The noun "which/what ..." asks for: right after the wh-word or its copula, the rightmost of up to three words
     (to the first skip word or preposition) that names a kind ("which French minister", "which state news agency",
-    "what was the death toll"); else, as when another verb follows ("what did the prime minister say"), the first
-    word that is not a skip word."""
+    "what was the death toll"); else the first word that is not a skip word, as before. Without part-of-speech tags
+    a verb can pass for a noun ("what theology states ..." reads as a place question)."""
     noun_phrase = list(words)
     if noun_phrase and noun_phrase[0] in _COPULAS:  # "what was the death toll": the noun after the copula is asked
         noun_phrase = noun_phrase[1:]
@@ -160,7 +171,7 @@ def _focus_noun(words: Sequence[str]) -> str | None:
             if w in _SKIP_FOCUS or w in _PREPOSITIONS:
                 break
             phrase.append(w)
-        kinded = [w for w in phrase if {w, singular(w)} & _KIND_NOUNS]
+        kinded = [w for w in phrase if _names_kind(w)]
         if kinded:
             return kinded[-1]
     for w in words[:3]:

@@ -18,7 +18,7 @@ import numpy as np
 from retrieval.question import analyze_question, keyword_coverage, text_tokens, word_family
 from retrieval.tokenize import ENGLISH_STOPWORDS, TokenizerConfig
 from retrieval.types import AnswerValue, Citation, Hit
-from retrieval.values import NUMBER_WORDS, Mention, ReaderEvidence, ScoredValue, logit, normalize_value, shift_probability, sigmoid
+from retrieval.values import NUMBER_WORDS, Mention, ReaderEvidence, ScoredValue, logit, normalize_value, shift_probability, sigmoid, singular
 
 __all__ = [
     "CHOOSE_AMONG",
@@ -261,8 +261,8 @@ def reason_without_connective(text: str) -> int:
 
 
 # "Which company / party / team ..." asks for a group, which a title may name ("Apple CEO Tim Cook"): no cut there.
-_GROUP_NOUNS = frozenset({"group", "groups", "organization", "organisation", "company", "companies", "agency", "team",
-                          "teams", "party", "parties", "body", "alliance", "ally", "allies", "people"})
+_GROUP_NOUNS = frozenset({"group", "organization", "organisation", "company", "agency", "team", "party", "body",
+                          "alliance", "ally", "people"})
 # A list of people keeps all of them ("John Volanthen and Rick Stanton").
 _LIST_JOINER = re.compile(r"\s(?:and|or|nor|&)\s|\s&|&\s", re.IGNORECASE)
 # Capitalised titles that SQuAD v1.1 train's "who" annotators leave out before a name at least twice as often as they
@@ -272,8 +272,11 @@ _DROPPED_TITLES = frozenset({"president", "minister", "governor", "secretary", "
                              "chairwoman", "director", "spokesman", "spokeswoman", "spokesperson", "mr", "mrs", "ms"})
 # Lowercase words before a name that say when or which, not what the person is ("former", "late", "then").
 _NOT_ROLE_WORDS = frozenset({"former", "late", "then", "ancient", "said", "says", "told", "including", "like", "named",
-                             "called"})
-_WORD_BEFORE_NAME = re.compile(r"([^\W\d_][\w'’.]*?)\.?,?\s*$")
+                             "called",
+                             # particles of a name the entity may leave out ("Ludwig van Beethoven")
+                             "van", "von", "de", "da", "di", "del", "della", "der", "den", "du", "dos", "das", "bin",
+                             "ibn", "al", "el", "la", "le", "ter", "ten", "y"})
+_WORD_BEFORE_NAME = re.compile(r"([^\W\d_][\w'’.]*?)\.?,?\s+$")  # a word, then a space: "d'Alembert" is one name
 
 
 def name_without_title(text: str, start: int, end: int, candidates: Sequence[Any]) -> int:
@@ -283,8 +286,9 @@ def name_without_title(text: str, start: int, end: int, candidates: Sequence[Any
     "Charles Michel"). A role word is a lowercase word other than a stopword ("the Monarch" stays), or a title in
     ``_DROPPED_TITLES``. 0: no such entity, another kind of word before it, or the words before it join a list.
     ``start``/``end``: the span's document offsets."""
-    person = next((c for c in candidates if c.kind == "PERSON" and c.end == end and start < c.start < end), None)
-    if person is None:
+    people = [c for c in candidates if c.kind == "PERSON" and start <= c.start < end]
+    person = min((c for c in people if c.end == end and c.start > start), key=lambda c: c.start, default=None)
+    if person is None or any(c.end <= person.start for c in people):  # another person before: "Smith, diver Jones"
         return 0
     prefix = text[: person.start - start]
     m = _WORD_BEFORE_NAME.search(prefix)
@@ -333,7 +337,7 @@ def reader_rows(
     rows: list[ReaderRow] = []
     seen: set[tuple[str, int, int]] = set()
     asks_date = bool(_ASKS_DATE.search(question))
-    asks_person = analysis.qtype == "who" and analysis.focus not in _GROUP_NOUNS
+    asks_person = analysis.qtype == "who" and singular(analysis.focus or "") not in _GROUP_NOUNS
     for span in spans:
         hit = hits[span.context_index]
         p = hit.passage

@@ -28,7 +28,8 @@ from retrieval.tokenize import tokenize
      # the noun asked for is the last kind noun of the phrase after "which", not its first word
      ("Which French minister warned of war?", "who"), ("Which state news agency reported it?", "who"),
      ("Which Tesla board member paid?", "who"), ("Which two British divers reached them?", "who"),
-     ("What did the prime minister say?", "what"),  # after "did" the phrase is the subject
+     ("What did the prime minister say?", "what"), ("What did the judge decide?", "what"),  # "did": the subject
+     ("Which player scores the most goals?", "who"),  # a count noun counts in the singular only
      # a figure asked for by its measure, also after a copula
      ("What was the death toll of the war?", "count"), ("What was voter turnout in the runoff?", "count"),
      ("What is the distance to the nebula?", "count"), ("What share of the vote did Leave win?", "count"),

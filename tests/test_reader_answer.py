@@ -437,11 +437,16 @@ def _people_passage(text: str, *names: str) -> Hit:
     ("Who opened the building?", "Queen Jane Roe", "Queen Jane Roe"),  # an honorific is part of the name
     ("Who opened the building?", "the sculptor Jane Roe", "Jane Roe"),
     ("Who opened the building?", "said Jane Roe", "said Jane Roe"),  # not a role: the reader's span stays
+    ("Who opened the building?", "Ludwig van Beethoven", "Ludwig van Beethoven"),  # a particle of the name
+    ("Who opened the building?", "d'Alembert", "d'Alembert"),  # one word
+    ("Who opened the building?", "Rick Stanton, diver Jane Roe", "Rick Stanton, diver Jane Roe"),  # two people
+    ("Which agencies opened it?", "agency chief Jane Roe", "agency chief Jane Roe"),  # a plural group
     ("What did it say?", "Information Minister Minendra Rijal", "Information Minister Minendra Rijal"),
 ])
 def test_a_who_answer_is_the_name_not_its_title(question: str, span: str, expected: str) -> None:
     text = f"On Sunday {span} spoke to reporters."
-    names = [n for n in ("Minendra Rijal", "Charles Michel", "John Volanthen", "Rick Stanton", "Jane Roe") if n in text]
+    names = [n for n in ("Minendra Rijal", "Charles Michel", "John Volanthen", "Rick Stanton", "Jane Roe", "Beethoven",
+                         "Alembert") if n in text]
     hit = _people_passage(text, *names)
     b0 = text.index(span)
     rows = reader_rows(question, [hit], [ReaderSpan(0, b0, b0 + len(span), span, score=9.0, null_score=0.0)], IDF)
