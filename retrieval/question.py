@@ -23,7 +23,6 @@ __all__ = [
     "QuestionAnalysis",
     "TEMPORAL_KINDS",
     "analyze_question",
-    "content_keywords",
     "keyword_coverage",
     "sentence_tokens",
     "text_tokens",
@@ -38,14 +37,19 @@ ENTITY_KINDS = NUMERIC_KINDS | TEMPORAL_KINDS | PLACE_KINDS | AGENT_KINDS | {"EV
 
 _PLACE_NOUNS = {"city", "country", "town", "village", "place", "region", "capital", "location", "area", "state", "nation", "province", "district", "border"}
 _TIME_NOUNS = {"year", "day", "date", "month", "time", "century", "decade", "week", "hour", "season", "period"}
-_PERSON_NOUNS = {"person", "leader", "president", "minister", "official", "man", "woman", "spokesman", "spokesperson", "politician", "general", "commander", "ombudsman", "advisor", "adviser", "king", "queen", "author", "player", "people", "group", "organization", "organisation", "company", "agency", "team", "party", "body", "alliance", "ally",
-                  # roles a news question names its person by ("which Tesla board member", "which French envoy")
-                  "spokeswoman", "chief", "member", "employee", "judge", "journalist", "reporter", "manager", "coach",
-                  "director", "chairman", "chairwoman", "secretary", "ambassador", "envoy", "diplomat",
-                  "governor", "mayor", "senator", "lawmaker", "mp", "commissioner", "founder", "investor", "singer",
-                  "actor", "actress", "writer", "scientist", "astronomer", "captain", "striker", "goalkeeper", "diver",
-                  "soldier", "officer", "doctor", "prosecutor", "lawyer", "witness", "juror", "survivor", "candidate",
-                  "monarch", "prince", "princess", "pope", "bishop", "ruler", "emperor", "dictator", "rebel", "activist"}
+# Nouns of groups, which a "who" question may ask for by a title-bearing name ("which company": "Apple CEO Tim Cook")
+_GROUP_NOUNS = frozenset({"group", "organization", "organisation", "company", "agency", "team", "party", "body",
+                          "alliance", "ally", "people"})
+_PERSON_NOUNS = _GROUP_NOUNS | {
+    "person", "leader", "president", "minister", "official", "man", "woman", "spokesman", "spokesperson", "politician",
+    "general", "commander", "ombudsman", "advisor", "adviser", "king", "queen", "author", "player",
+    # roles a news question names its person by ("which Tesla board member", "which French envoy")
+    "spokeswoman", "chief", "member", "employee", "judge", "journalist", "reporter", "manager", "coach",
+    "director", "chairman", "chairwoman", "secretary", "ambassador", "envoy", "diplomat",
+    "governor", "mayor", "senator", "lawmaker", "mp", "commissioner", "founder", "investor", "singer",
+    "actor", "actress", "writer", "scientist", "astronomer", "captain", "striker", "goalkeeper", "diver",
+    "soldier", "officer", "doctor", "prosecutor", "lawyer", "witness", "juror", "survivor", "candidate",
+    "monarch", "prince", "princess", "pope", "bishop", "ruler", "emperor", "dictator", "rebel", "activist"}
 _COUNT_NOUNS = {"number", "amount", "percentage", "percent", "proportion", "total", "size", "population", "cost", "price", "age",
                  # what a news question asks a figure by ("what was the death toll?", "what was the turnout?")
                  "toll", "turnout", "attendance", "distance", "diameter", "height", "length", "width", "depth", "weight",
@@ -68,6 +72,11 @@ class QuestionAnalysis:
     keywords: tuple[str, ...]
     # the keyword of a "how many / much / long / old ..." phrase: how the question asks, not what it is about
     asking: frozenset[str] = frozenset()
+
+    @property
+    def asks_for_person(self) -> bool:
+        """A "who" question that does not ask for a group ("which agencies ...?")."""
+        return self.qtype == "who" and singular(self.focus or "") not in _GROUP_NOUNS
 
     @property
     def content_keywords(self) -> tuple[str, ...]:
@@ -105,17 +114,29 @@ def analyze_question(question: str, tokenizer: TokenizerConfig | None = None) ->
         return QuestionAnalysis("how", frozenset({"CLAUSE"}), None, keywords)
     # which / what + noun
     noun = _focus_noun(after)
-    # "what did the judge decide?" asks what was decided, not for a person
-    forms = {noun, singular(noun)} if noun and not (after and after[0] in _SUBJECT_AUXILIARIES) else set()
-    if forms & _PLACE_NOUNS:
-        return QuestionAnalysis("where", PLACE_KINDS, noun, keywords)
-    if forms & _TIME_NOUNS:
-        return QuestionAnalysis("when", TEMPORAL_KINDS, noun, keywords)
-    if forms & _PERSON_NOUNS:
-        return QuestionAnalysis("who", AGENT_KINDS, noun, keywords)
-    if noun in _COUNT_NOUNS:  # singular only: "what type of numbers" asks for a kind, not a count
-        return QuestionAnalysis("count", NUMERIC_KINDS, noun, keywords)
+    kind = _noun_kind(noun) if noun else None
+    # "what did the judge decide?" asks what was decided, not for a person; a count noun still asks for a count
+    # ("what had the number of people declined to?")
+    if kind is not None and kind[0] != "count" and after and after[0] in _SUBJECT_AUXILIARIES:
+        kind = None
+    if kind is not None:
+        return QuestionAnalysis(kind[0], kind[1], noun, keywords)
     return QuestionAnalysis(wh if wh in ("which", "what") else "other", frozenset(), noun, keywords)
+
+
+def _noun_kind(noun: str) -> tuple[str, frozenset[str]] | None:
+    """The question type and expected kinds a "which/what" noun asks for (None: none). Place, time and person nouns
+    count in either number; a count noun in the singular only: "what type of numbers" asks for a kind, not a count."""
+    forms = {noun, singular(noun)}
+    if forms & _PLACE_NOUNS:
+        return "where", PLACE_KINDS
+    if forms & _TIME_NOUNS:
+        return "when", TEMPORAL_KINDS
+    if forms & _PERSON_NOUNS:
+        return "who", AGENT_KINDS
+    if noun in _COUNT_NOUNS:
+        return "count", NUMERIC_KINDS
+    return None
 
 
 _COPULAS = frozenset({"is", "was", "are", "were"})
@@ -125,22 +146,11 @@ _SUBJECT_AUXILIARIES = frozenset({"do", "does", "did", "can", "could", "will", "
 _ARTICLES = frozenset({"the", "a", "an"})
 
 
-def _names_kind(word: str) -> bool:
-    """Whether ``word`` is a place, time or person noun (either number) or a count noun (singular only, as
-    ``analyze_question`` reads it)."""
-    return word in _COUNT_NOUNS or bool({word, singular(word)} & (_PLACE_NOUNS | _TIME_NOUNS | _PERSON_NOUNS))
-
-
 _SKIP_FOCUS = {"is", "was", "are", "were", "do", "does", "did", "the", "a", "an", "of", "kind", "type", "sort", "has", "had", "have", "will", "would", "can", "could"}
 
 
 _PREPOSITIONS = frozenset({"in", "on", "at", "to", "of", "by", "for", "from", "with", "into", "during", "since", "until",
                            "after", "before", "about", "under", "over", "between", "through", "against", "among"})
-
-
-def content_keywords(question: str, tokenizer: TokenizerConfig | None = None) -> tuple[str, ...]:
-    """``analyze_question(question).content_keywords``: the keywords without the word of a "how many" phrase."""
-    return analyze_question(question, tokenizer).content_keywords
 
 
 def _asking_wh(q: str) -> re.Match[str] | None:
@@ -171,7 +181,7 @@ def _focus_noun(words: Sequence[str]) -> str | None:
             if w in _SKIP_FOCUS or w in _PREPOSITIONS:
                 break
             phrase.append(w)
-        kinded = [w for w in phrase if _names_kind(w)]
+        kinded = [w for w in phrase if _noun_kind(w) is not None]
         if kinded:
             return kinded[-1]
     for w in words[:3]:

@@ -18,7 +18,7 @@ import numpy as np
 from retrieval.question import analyze_question, keyword_coverage, text_tokens, word_family
 from retrieval.tokenize import ENGLISH_STOPWORDS, TokenizerConfig
 from retrieval.types import AnswerValue, Citation, Hit
-from retrieval.values import NUMBER_WORDS, Mention, ReaderEvidence, ScoredValue, logit, normalize_value, shift_probability, sigmoid, singular
+from retrieval.values import NUMBER_WORDS, Mention, ReaderEvidence, ScoredValue, logit, normalize_value, shift_probability, sigmoid
 
 __all__ = [
     "CHOOSE_AMONG",
@@ -260,9 +260,6 @@ def reason_without_connective(text: str) -> int:
     return m.end() if m and any(ch.isalnum() for ch in text[m.end():]) else 0
 
 
-# "Which company / party / team ..." asks for a group, which a title may name ("Apple CEO Tim Cook"): no cut there.
-_GROUP_NOUNS = frozenset({"group", "organization", "organisation", "company", "agency", "team", "party", "body",
-                          "alliance", "ally", "people"})
 # A list of people keeps all of them ("John Volanthen and Rick Stanton").
 _LIST_JOINER = re.compile(r"\s(?:and|or|nor|&)\s|\s&|&\s", re.IGNORECASE)
 # Titles that SQuAD v1.1 train's "who" annotators leave out before a name at least twice as often as they keep them
@@ -340,7 +337,6 @@ def reader_rows(
     rows: list[ReaderRow] = []
     seen: set[tuple[str, int, int]] = set()
     asks_date = bool(_ASKS_DATE.search(question))
-    asks_person = analysis.qtype == "who" and singular(analysis.focus or "") not in _GROUP_NOUNS
     for span in spans:
         hit = hits[span.context_index]
         p = hit.passage
@@ -360,7 +356,7 @@ def reader_rows(
             if (p.doc_id, start, end) in seen:
                 continue  # the reason alone was read already, with a better score
             seen.add((p.doc_id, start, end))
-        elif asks_person and (cut := name_without_title(text, start, end, p.candidates)):
+        elif analysis.asks_for_person and (cut := name_without_title(text, start, end, p.candidates)):
             # kept beside the name read alone, if it was: each reading's probability is that one mention's
             text, start = text[cut:], start + cut
         j, (s0, s1) = next(((j, (a, b)) for j, (a, b) in enumerate(p.sentences) if a <= start < b),

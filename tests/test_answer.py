@@ -84,16 +84,16 @@ def test_a_figure_whose_sentence_lacks_what_the_question_asks_about_is_another_f
 
 
 def test_sentence_missing_weighs_the_rarest_absent_content_word() -> None:
-    from retrieval.question import analyze_question, content_keywords
+    from retrieval.question import analyze_question
     from retrieval.reader_answer import sentence_missing
     from retrieval.tokenize import tokenize
     from retrieval.values import Mention, ScoredValue
 
     question = "How many people died in the 2020 war?"
     assert "many" in analyze_question(question).keywords  # the confidence curve was fitted with it
-    keywords = content_keywords(question)
+    keywords = analyze_question(question).content_keywords
     assert "many" not in keywords and {tokenize("died")[0], "2020", "war"} <= set(keywords)
-    assert "many" in content_keywords("How many of the many boats sank?")
+    assert "many" in analyze_question("How many of the many boats sank?").content_keywords
     idf = {tokenize(w)[0]: v for w, v in {"people": 1.0, "died": 3.0, "2020": 2.0, "war": 1.5, "many": 4.0}.items()}
 
     def value(key: str, sentence: str) -> ScoredValue:
