@@ -201,7 +201,8 @@ def reader_stage(args: argparse.Namespace, kept: ReaderSettings | None = None) -
     ``kept``: ReaderSettings whose answer selection stays (``--keep-selection``); only the confidence is refitted."""
     from retrieval.reader import SpanReader
     from retrieval.reader_answer import (
-        READER_CONFIDENCE_FEATURES, ReaderSettings, confidence_features, reader_rows, select_reader_answer,
+        READER_CONFIDENCE_FEATURES, ReaderSettings, confidence_features, described_person, reader_rows,
+        select_reader_answer,
     )
     from retrieval.values import ScoredValue
 
@@ -218,15 +219,17 @@ def reader_stage(args: argparse.Namespace, kept: ReaderSettings | None = None) -
         all_hits = engine.search_batch([q.question], args.k, query_vectors=qv[None, :])[0]
         hits = all_hits[: max(depths)]
         best_cos.append(best_dense_cosine(all_hits))
-        read_once.append((hits, reader.read(q.question, [h.passage.text for h in hits], top_n=200),
-                          engine.sentence_cosines(qv, hits)))
+        # as Engine._reader_values: "who is <name>?" is read with the name's fullest form, spans naming no one
+        read_question, described = described_person(q.question, hits[: args.reader_passages])
+        read_once.append((hits, reader.read(read_question, [h.passage.text for h in hits], top_n=200),
+                          engine.sentence_cosines(qv, hits), read_question, described))
     print(f"  read {len(questions)} questions over {max(depths)} passages in {time.time() - t0:.0f}s")
     answerable = np.asarray([q.answerable for q in questions])
 
     def rows_at(depth: int) -> list:
-        return [reader_rows(q.question, hits[:depth], [sp for sp in spans if sp.context_index < depth][:20],
-                            engine.idf, engine.tokenizer, cosines[:depth])
-                for q, (hits, spans, cosines) in zip(questions, read_once)]
+        return [reader_rows(read_question, hits[:depth], [sp for sp in spans if sp.context_index < depth][:20],
+                            engine.idf, engine.tokenizer, cosines[:depth], described=described)
+                for hits, spans, cosines, read_question, described in read_once]
 
     for depth in depths:  # information: forced F1 by passages read (reader time grows with it)
         rows = rows_at(depth)

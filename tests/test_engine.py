@@ -133,8 +133,8 @@ def test_reader_rows_carry_each_sentences_cosine_to_the_question(
     seen = []
     real = engine_module.reader_rows
 
-    def spy(question, hits, spans, idf, tokenizer=None, sentence_cosines=None):  # noqa: ANN001, ANN202
-        rows = real(question, hits, spans, idf, tokenizer, sentence_cosines)
+    def spy(question, hits, spans, idf, tokenizer=None, sentence_cosines=None, described=()):  # noqa: ANN001, ANN202
+        rows = real(question, hits, spans, idf, tokenizer, sentence_cosines, described=described)
         seen.append((hits, sentence_cosines, rows))
         return rows
 
@@ -149,6 +149,15 @@ def test_reader_rows_carry_each_sentences_cosine_to_the_question(
         c = r.citation
         own = seeds_engine._sentence_cosine(seeds_engine.passages[c.passage_id], c.sentence_start, qv)
         assert own is not None and r.sentence_cosine == pytest.approx(own, abs=1e-6)
+
+
+@pytest.mark.parametrize("question", ["Who is Pashinyan?", "who is pashinyan"])
+def test_who_is_a_surname_is_answered_by_what_the_person_is(seeds_engine: Engine, question: str) -> None:
+    answer = seeds_engine.ask(question)  # before: "Mr", read from "Mr Pashinyan"
+    best = answer.alternatives[0]
+    assert "prime minister" in best.text.lower() and "pashinyan" not in best.text.lower()
+    cited = best.citations[0]
+    assert "Pashinyan" in cited.sentence
 
 
 def test_off_topic_question_abstains(seeds_engine: Engine) -> None:
