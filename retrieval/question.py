@@ -56,8 +56,15 @@ _COUNT_NOUNS = {"number", "amount", "percentage", "percent", "proportion", "tota
                  "speed", "temperature", "magnitude", "share", "margin", "casualties", "fatalities", "salary", "fee",
                  "budget", "revenue", "valuation", "score", "odds", "capacity", "duration"}
 
+# "how" + an adjective of measure asks for a figure: of SQuAD v1.1 train's answers to "how fast / close / deep / wide
+# / strong / hot / thick / small / soon / early ...", 49 of 61 state a number ("how well / similar / common ..."
+# ask for words, and stay "how" questions)
+_HOW_MEASURE = ("many", "much", "long", "old", "far", "large", "big", "tall", "high", "often", "fast", "close",
+                "deep", "wide", "strong", "powerful", "hot", "cold", "thick", "small", "young", "near", "soon", "heavy",
+                "low", "expensive", "early", "late", "loud")
+_HOW_TIME = frozenset({"how long", "how often", "how soon", "how early", "how late"})
 _WH = re.compile(
-    r"\b(how\s+(?:many|much|long|old|far|large|big|tall|high|often)|when|where|who(?:m|se)?|why|which|what|how)\b",
+    rf"\b(how\s+(?:{'|'.join(_HOW_MEASURE)})|when|where|who(?:m|se)?|why|which|what|how)\b",
     re.IGNORECASE,
 )
 _CONTRACTED_IS = re.compile(r"\b(what|who|where|when|which|how)['’]s\b")
@@ -100,7 +107,7 @@ def analyze_question(question: str, tokenizer: TokenizerConfig | None = None) ->
         word = wh.split()[-1]
         # "how many of the many boats" is also about "many"
         asking = frozenset(tokenize(word, tokenizer)) if len(re.findall(rf"\b{word}\b", q)) == 1 else frozenset()
-        kinds = NUMERIC_KINDS | TEMPORAL_KINDS if wh in ("how long", "how often") else NUMERIC_KINDS
+        kinds = NUMERIC_KINDS | TEMPORAL_KINDS if wh in _HOW_TIME else NUMERIC_KINDS
         return QuestionAnalysis("count", kinds, focus, keywords, asking)
     if wh == "when":
         return QuestionAnalysis("when", TEMPORAL_KINDS, None, keywords)

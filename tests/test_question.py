@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.question import AGENT_KINDS, PLACE_KINDS, analyze_question, keyword_coverage, sentence_tokens
+from retrieval.question import (
+    AGENT_KINDS, NUMERIC_KINDS, PLACE_KINDS, TEMPORAL_KINDS, analyze_question, keyword_coverage, sentence_tokens,
+)
 from retrieval.tokenize import tokenize
 
 
@@ -33,10 +35,18 @@ from retrieval.tokenize import tokenize
      # a figure asked for by its measure, also after a copula
      ("What was the death toll of the war?", "count"), ("What was voter turnout in the runoff?", "count"),
      ("What is the distance to the nebula?", "count"), ("What share of the vote did Leave win?", "count"),
-     ("What was the name of the death toll report?", "what")],
+     ("What was the name of the death toll report?", "what"),
+     # "how" + an adjective of measure asks for a figure; "how well" asks for words
+     ("How strong was the aftershock?", "count"), ("How deep was the crater?", "count"),
+     ("How low did the pound fall?", "count"), ("How well did the album sell?", "how")],
 )
 def test_question_types(question: str, qtype: str) -> None:
     assert analyze_question(question).qtype == qtype
+
+
+def test_how_soon_asks_for_a_figure_or_a_time() -> None:
+    assert analyze_question("How soon did help arrive?").expected == NUMERIC_KINDS | TEMPORAL_KINDS
+    assert analyze_question("How close was the epicentre?").expected == NUMERIC_KINDS
 
 
 def test_expected_kinds_and_keywords_follow_the_question() -> None:
