@@ -201,9 +201,9 @@ def reader_stage(args: argparse.Namespace, kept: ReaderSettings | None = None) -
     ``kept``: ReaderSettings whose answer selection stays (``--keep-selection``); only the confidence is refitted."""
     from retrieval.reader import SpanReader
     from retrieval.reader_answer import (
-        READER_CONFIDENCE_FEATURES, ReaderSettings, confidence_features, described_person, reader_rows,
-        select_reader_answer,
+        READER_CONFIDENCE_FEATURES, ReaderSettings, confidence_features, reader_rows, select_reader_answer,
     )
+    from retrieval.subject import asked_subject
     from retrieval.values import ScoredValue
 
     calib, engine = _reader_calibration(args)
@@ -220,16 +220,17 @@ def reader_stage(args: argparse.Namespace, kept: ReaderSettings | None = None) -
         hits = all_hits[: max(depths)]
         best_cos.append(best_dense_cosine(all_hits))
         # as Engine._reader_values: "who is <name>?" is read with the name's fullest form, spans naming no one
-        read_question, described = described_person(q.question, hits[: args.reader_passages])
+        subject = asked_subject(q.question, hits[: args.reader_passages])
+        read_question = subject.question if subject is not None else q.question
         read_once.append((hits, reader.read(read_question, [h.passage.text for h in hits], top_n=200),
-                          engine.sentence_cosines(qv, hits), read_question, described))
+                          engine.sentence_cosines(qv, hits), read_question, subject))
     print(f"  read {len(questions)} questions over {max(depths)} passages in {time.time() - t0:.0f}s")
     answerable = np.asarray([q.answerable for q in questions])
 
     def rows_at(depth: int) -> list:
         return [reader_rows(read_question, hits[:depth], [sp for sp in spans if sp.context_index < depth][:20],
-                            engine.idf, engine.tokenizer, cosines[:depth], described=described)
-                for hits, spans, cosines, read_question, described in read_once]
+                            engine.idf, engine.tokenizer, cosines[:depth], subject=subject)
+                for hits, spans, cosines, read_question, subject in read_once]
 
     for depth in depths:  # information: forced F1 by passages read (reader time grows with it)
         rows = rows_at(depth)

@@ -24,8 +24,8 @@ from retrieval.fusion import FusionMode, fuse
 from retrieval.ingest import INGEST_RULES_VERSION, IngestReport, iter_corpus_files, load_corpus
 from retrieval.reader import ReaderMissing
 from retrieval.reader_answer import (
-    best_dense_cosine, best_keyword_coverage, claimed_values, described_person, most_confident_first, reader_rows,
-    select_reader_answer, sentence_missing,
+    best_dense_cosine, best_keyword_coverage, claimed_values, most_confident_first, reader_rows, select_reader_answer,
+    sentence_missing,
 )
 from retrieval.store import (
     FORMAT_VERSION,
@@ -41,6 +41,7 @@ from retrieval.store import (
     write_stat_cache,
     write_manifest,
 )
+from retrieval.subject import asked_subject
 from retrieval.tokenize import TOKENIZER_RULES_VERSION, TokenizerConfig
 from retrieval.types import Answer, AnswerValue, Citation, Hit, Passage
 from retrieval.values import MONEY_MARK, ScoredValue, expand_money_scales
@@ -558,12 +559,14 @@ class Engine:
         settings = self.answer_model.reader
         assert settings is not None
         read = list(hits[: settings.passages])
-        question, described = described_person(question, read)  # "Who is Pashinyan?" read as "... Nikol Pashinyan?"
+        subject = asked_subject(question, read)  # "Who is Pashinyan?" read as "Who is Nikol Pashinyan?"
+        if subject is not None:
+            question = subject.question
         spans = self.reader.read(question, [h.passage.text for h in read], top_n=20)
         # stored sentence vectors only: sentence_cosines' passage-score fallback is not what the weight was fitted on
         use_cosines = settings.sentence_weight > 0 and self.sentence_vectors is not None
         cosines = self.sentence_cosines(query_vector, read) if use_cosines else None
-        rows = reader_rows(question, read, spans, self.idf, self.tokenizer, cosines, described=described)
+        rows = reader_rows(question, read, spans, self.idf, self.tokenizer, cosines, subject=subject)
         values = select_reader_answer(rows, settings)
         return values, settings, claimed_values(values, read, spans)
 

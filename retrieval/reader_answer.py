@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.question import analyze_question, keyword_coverage, text_tokens, word_family
+from retrieval.subject import Subject, description_span, honorific_only
 from retrieval.tokenize import ENGLISH_STOPWORDS, TokenizerConfig
 from retrieval.types import AnswerValue, Citation, Hit
 from retrieval.values import NUMBER_WORDS, Mention, ReaderEvidence, ScoredValue, logit, normalize_value, shift_probability, sigmoid
@@ -29,7 +30,6 @@ __all__ = [
     "best_keyword_coverage",
     "claimed_values",
     "confidence_features",
-    "described_person",
     "most_confident_first",
     "reader_rows",
     "select_reader_answer",
@@ -324,106 +324,21 @@ def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-# Honorifics: never an answer on their own (none of SQuAD v1.1 train's 87,599 answers is one), and not part of the
-# name a "who is ...?" question is read with.
-_HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "sir", "madam", "dame", "prof"})
-_NAME_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
-# "Who is Pashinyan?", "who was Rana Ahmedova": who + is/was + up to four words, none a stopword
-_WHO_IS_NAME = re.compile(
-    r"^\s*who(?:\s+(is|was)|['’]s)\s+(?:(?:mr|mrs|ms|dr|sir)\.?\s+)?"
-    r"([^\W\d_][\w'’.-]*(?:\s+[^\W\d_][\w'’.-]*){0,3})\s*\?*\s*$", re.IGNORECASE)
-
-
-def _name_words(text: str) -> list[str]:
-    return [w.lower().rstrip(".") for w in _NAME_WORD.findall(text)]
-
-
-def _honorific_only(text: str) -> bool:
-    words = _name_words(text)
-    return bool(words) and all(w in _HONORIFICS for w in words)
-
-
-def described_person(question: str, hits: Sequence[Hit]) -> tuple[str, tuple[str, ...]]:
-    """(the question to read, the words of the person it asks about) for "who is <name>?", which asks what a named
-    person is ("Armenian prime minister"), not for a person. The name must be (part of) an index-time PERSON entity
-    of ``hits``; the question is read with that entity's fullest form ("Who is Nikol Pashinyan?"), since the
-    reader, asked about a surname alone, answers with the rest of the name ("Nikol", "Mr"). Any other question:
-    ``(question, ())``."""
-    m = _WHO_IS_NAME.match(question)
-    if not m:
-        return question, ()
-    asked = _name_words(m.group(2))
-    if not asked or any(w in ENGLISH_STOPWORDS for w in asked):
-        return question, ()
-    forms: dict[str, int] = {}
-    for h in hits:
-        p = h.passage
-        for c in p.candidates:
-            if c.kind != "PERSON":
-                continue
-            words = [w for w in _NAME_WORD.findall(p.text[c.start - p.start : c.end - p.start])
-                     if w.lower().rstrip(".") not in _HONORIFICS]
-            if set(asked) <= {w.lower().rstrip(".") for w in words}:
-                form = " ".join(words)
-                forms[form] = forms.get(form, 0) + 1
-    if not forms:
-        return question, ()
-    name = max(forms, key=lambda f: (len(f.split()), forms[f]))  # the fullest form; ties: the most frequent
-    return f"Who {(m.group(1) or 'is').lower()} {name}?", tuple(_name_words(name))
-
-
-def _names_someone(text: str, start: int, end: int, passage: Any, named: frozenset[str]) -> bool:
-    """Whether a span names the person a "who is <name>?" question asks about (in whole or in part: "Nikol" inside
-    the PERSON entity "Nikol Pashinyan"), or another person: a PERSON entity, or a span ending with one of two or
-    more words ("Russian President Vladimir Putin"). One word is as often a place the small NER model mistook
-    ("Azerbaijan"), and a place can open a title ("Chiang Rai governor", "Chiang Rai" tagged PERSON)."""
-    if named & set(_name_words(text)):
-        return True
-    for c in passage.candidates:
-        if c.kind != "PERSON":
-            continue
-        words = set(_name_words(passage.text[c.start - passage.start : c.end - passage.start]))
-        if c.start <= start and end <= c.end and (named & words or (c.start, c.end) == (start, end)):
-            return True
-        if start <= c.start and c.end == end and len(words) > 1:  # "CEO Parag Agrawal", not "Chiang Rai governor"
-            return True
-    return False
-
-
-_NEXT_CAPITALISED = re.compile(r"\s+([A-Z][\w'’.-]*)")
-
-
-def _title_before_name(text: str, end: int, named: frozenset[str]) -> int:
-    """Where a description read just before a name ends: "Armenian" read from "Armenian Prime Minister Nikol
-    Pashinyan" is the title "Armenian Prime Minister", up to the name. ``end``: the span's end in ``text``;
-    returned unchanged unless up to four capitalised words alone lead from it to a word of the name."""
-    pos = end
-    for _ in range(5):
-        m = _NEXT_CAPITALISED.match(text, pos)
-        if m is None:
-            return end
-        if m.group(1).lower().rstrip(".") in named:
-            return pos
-        pos = m.end()
-    return end
-
-
 def reader_rows(
     question: str, hits: Sequence[Hit], spans: Sequence[Any], idf: dict[str, float],
     tokenizer: TokenizerConfig | None = None, sentence_cosines: Sequence[Sequence[float]] | None = None,
-    described: Sequence[str] = (),
+    subject: Subject | None = None,
 ) -> list[ReaderRow]:
     """Place reader spans (offsets within ``hits[i].passage.text``) in their documents and sentences.
 
     ``sentence_cosines[i][j]``: the question's cosine to sentence ``j`` of ``hits[i]`` (``Engine.sentence_cosines``).
-    ``described``: the name words of the person a "who is <name>?" question asks about (``described_person``):
-    its answer describes them, so it is no entity of a kind, and a span naming them, inside a PERSON entity that
-    does ("Nikol" of "Nikol Pashinyan"), or naming another person ("Vladimir Putin"), is not read as one.
+    ``subject``: what a "who/what is <name>?" question asks about (``retrieval.subject.asked_subject``; ``question``
+    is then its ``question``): its answer describes it, so it is no entity of a kind, and each span is cut to the part
+    that can describe it, or dropped (``description_span``).
     """
     analysis = analyze_question(question, tokenizer)
     keywords, expected = analysis.keywords, analysis.expected - {"CLAUSE"}
-    named = frozenset(described)
-    if named:
+    if subject is not None:
         expected = frozenset()
     counts_things = bool(_HOW_MANY.search(question))
     rows: list[ReaderRow] = []
@@ -438,13 +353,16 @@ def reader_rows(
             continue
         if analysis.qtype == "who" and _BARE_FIGURE.fullmatch(text.strip()):
             continue  # "who is Giuseppe Lanzoni?" is not answered by his age, "78"
-        if _honorific_only(text):
+        if honorific_only(text):
             continue
-        if named:
-            if _names_someone(text, start, end, p, named):
+        if subject is not None:
+            if (part := description_span(subject, p, start, end)) is None:
                 continue  # "who is Pashinyan?" is answered by what he is: not (part of) his name, nor another's name
-            a, b = start - p.start, _title_before_name(p.text, end - p.start, named)
-            end, text = p.start + b, p.text[a:b]
+            start, end = part
+            text = p.text[start - p.start : end - p.start]
+            if not text.strip() or (p.doc_id, start, end) in seen:
+                continue  # the description was read already, with a better score
+            seen.add((p.doc_id, start, end))
         if counts_things and not _states_a_quantity(text):
             continue  # "how many boats did the volunteers bring?" is not answered by "boats and blankets"
         if asks_date and _WEEKDAY.fullmatch(text.strip()):
@@ -455,7 +373,8 @@ def reader_rows(
             if (p.doc_id, start, end) in seen:
                 continue  # the reason alone was read already, with a better score
             seen.add((p.doc_id, start, end))
-        elif analysis.asks_for_person and not named and (cut := name_without_title(text, start, end, p.candidates)):
+        elif analysis.asks_for_person and subject is None and (
+                cut := name_without_title(text, start, end, p.candidates)):
             # kept beside the name read alone, if it was: each reading's probability is that one mention's
             text, start = text[cut:], start + cut
         j, (s0, s1) = next(((j, (a, b)) for j, (a, b) in enumerate(p.sentences) if a <= start < b),

@@ -133,8 +133,8 @@ def test_reader_rows_carry_each_sentences_cosine_to_the_question(
     seen = []
     real = engine_module.reader_rows
 
-    def spy(question, hits, spans, idf, tokenizer=None, sentence_cosines=None, described=()):  # noqa: ANN001, ANN202
-        rows = real(question, hits, spans, idf, tokenizer, sentence_cosines, described=described)
+    def spy(question, hits, spans, idf, tokenizer=None, sentence_cosines=None, subject=None):  # noqa: ANN001, ANN202
+        rows = real(question, hits, spans, idf, tokenizer, sentence_cosines, subject=subject)
         seen.append((hits, sentence_cosines, rows))
         return rows
 

@@ -17,7 +17,6 @@ from retrieval.reader_answer import (
     ReaderSettings,
     best_keyword_coverage,
     confidence_features,
-    described_person,
     reader_rows,
     select_reader_answer,
 )
@@ -466,58 +465,3 @@ def test_a_title_cut_to_a_name_read_already_keeps_its_probability() -> None:
     values = select_reader_answer(rows := reader_rows("Who spoke?", [hit], spans, IDF),
                                   ReaderSettings(temperature=1.0, retrieval_weight=0.0))
     assert len(rows) == 3 and values[0].text == name  # e^8.5 twice outweighs e^9 once
-
-
-@pytest.mark.parametrize(("question", "read_as", "described"), [
-    ("Who is Pashinyan?", "Who is Nikol Pashinyan?", ("nikol", "pashinyan")),
-    ("who was pashinyan", "Who was Nikol Pashinyan?", ("nikol", "pashinyan")),  # case-blind: the corpus names him
-    ("Who's Mr Pashinyan?", "Who is Nikol Pashinyan?", ("nikol", "pashinyan")),
-    ("Who is Nikol Pashinyan?", "Who is Nikol Pashinyan?", ("nikol", "pashinyan")),
-    ("Who is responsible?", "Who is responsible?", ()),  # no person of that name
-    ("Who is the prime minister?", "Who is the prime minister?", ()),
-    ("Who is Azerbaijan's defence minister?", "Who is Azerbaijan's defence minister?", ()),
-    ("Who are Pashinyan?", "Who are Pashinyan?", ()),  # "who are" asks about a group
-    ("Who met Pashinyan?", "Who met Pashinyan?", ()),
-])
-def test_who_is_a_name_is_read_with_the_fullest_form_of_the_name(
-    question: str, read_as: str, described: tuple[str, ...]
-) -> None:
-    text = "Armenian Prime Minister Nikol Pashinyan met Mr Pashinyan's allies; Pashinyan spoke."
-    hit = _people_passage(text, "Nikol Pashinyan", "Mr Pashinyan")
-    assert described_person(question, [hit]) == (read_as, described)
-
-
-@pytest.mark.parametrize(("spans", "expected"), [
-    (("Nikol", "Armenian Prime Minister"), "Armenian Prime Minister"),  # the rest of his name is not what he is
-    (("Mr", "Armenian"), "Armenian Prime Minister"),  # an honorific never answers; a title runs to the name
-    (("Russian President Vladimir Putin", "Nikol Pashinyan", "Prime Minister"), "Prime Minister"),  # others' names
-    (("Vladimir Putin", "Armenian Prime Minister Nikol Pashinyan", "Armenian"), "Armenian Prime Minister"),
-])
-def test_a_who_is_answer_describes_the_person_without_naming_anyone(spans: tuple[str, ...], expected: str) -> None:
-    text = "Russian President Vladimir Putin called Armenian Prime Minister Nikol Pashinyan. Mr Pashinyan said no."
-    hit = _people_passage(text, "Vladimir Putin", "Nikol Pashinyan")
-    question, described = described_person("Who is Pashinyan?", [hit])
-    read = [ReaderSpan(0, text.index(s), text.index(s) + len(s), s, score=9.0 - i, null_score=0.0)
-            for i, s in enumerate(spans)]
-    rows = reader_rows(question, [hit], read, IDF, described=described)
-    best = select_reader_answer(rows, ReaderSettings(temperature=1.0, retrieval_weight=0.0))[0]
-    assert best.text == expected
-    assert all(r.text != "Mr" and "Putin" not in r.text and "Nikol" not in r.text for r in rows)
-
-
-def test_a_place_opening_a_title_is_no_other_person() -> None:
-    text = "Chiang Rai governor Narongsak Osottanakorn led the rescue."
-    hit = _people_passage(text, "Chiang Rai", "Narongsak Osottanakorn")  # the small NER model tags places as people
-    question, described = described_person("Who is Narongsak?", [hit])
-    span = "Chiang Rai governor"
-    rows = reader_rows(question, [hit], [ReaderSpan(0, 0, len(span), span, score=9.0, null_score=0.0)], IDF,
-                       described=described)
-    assert [r.text for r in rows] == [span]
-
-
-def test_an_honorific_alone_never_answers() -> None:
-    text = "Mr Smith and Dr. Jones spoke."
-    hit = _people_passage(text, "Smith", "Jones")
-    spans = [ReaderSpan(0, 0, 2, "Mr", score=9.0, null_score=0.0), ReaderSpan(0, 13, 16, "Dr.", score=8.0, null_score=0.0),
-             ReaderSpan(0, 3, 8, "Smith", score=1.0, null_score=0.0)]
-    assert [r.text for r in reader_rows("Who spoke?", [hit], spans, IDF)] == ["Smith"]

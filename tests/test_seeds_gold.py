@@ -99,3 +99,20 @@ def test_answers_occur_verbatim(rows, seed_texts):
             if not any(answer in t for t in texts):
                 failures.append(f"{row['id']}: answer {answer!r} not found verbatim in any of {row['docs']}")
     assert not failures, "\n".join(failures)
+
+
+DESCRIBE = REPO / "eval" / "seeds_describe.jsonl"
+
+
+def test_the_describe_set_asks_what_named_subjects_are_and_quotes_the_seeds(seed_texts):
+    """eval/seeds_describe.jsonl: "who/what is <name>?" questions (written from the seeds without the engine's
+    answers), each answer verbatim in one of its docs and naming no word of its subject."""
+    rows = [json.loads(line) for line in DESCRIBE.read_text(encoding="utf-8").splitlines()]
+    assert len({r["id"] for r in rows}) == len(rows) >= 10
+    for r in rows:
+        assert r["question"].split()[0] in ("Who", "What") and r["answers"] and r["docs"], r["id"]
+        subject = r["question"].rstrip("?").split(maxsplit=2)[2].removeprefix("the ").lower().split()
+        for answer in r["answers"]:
+            assert any(answer in seed_texts[d] for d in r["docs"]), f"{r['id']}: {answer!r} not in its docs"
+            if r["question"].startswith("Who"):
+                assert not set(subject) & set(answer.lower().split()), f"{r['id']}: {answer!r} names its subject"
