@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
 from retrieval.tokenize import ENGLISH_STOPWORDS
 from retrieval.types import Hit, Passage
 
@@ -24,17 +25,18 @@ _NAME_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
 # Figures asked for by an acronym: "What was the GDP?" asks for a figure, not what GDP is
 _MEASURE_ACRONYMS = frozenset({"gdp", "gnp", "gni", "cpi", "ppi", "pmi", "hdi", "ppp", "iq", "bmi", "roi", "eps", "era",
                                "gpa", "nav", "aum", "ebitda"})
-# "Who is Pashinyan?", "who was Rana Ahmedova": who + is/was + up to four words, none a stopword
+# "Who is Pashinyan?", "who was Mr Rana Ahmedova": who + is/was + up to four words (honorifics are left out later)
 _WHO_IS_NAME = re.compile(
-    r"^\s*who(?:\s+(is|was)|['’]s)\s+(?:(?:mr|mrs|ms|dr|sir)\.?\s+)?"
-    r"([^\W\d_][\w'’.-]*(?:\s+[^\W\d_][\w'’.-]*){0,3})\s*\?*\s*$", re.IGNORECASE)
+    r"^\s*who(?:\s+(is|was)|['’]s)\s+([^\W\d_][\w'’.-]*(?:\s+[^\W\d_][\w'’.-]*){0,3})\s*\?*\s*$", re.IGNORECASE)
+# Words inside a name that are not capitalised ("Department of Fair Employment and Housing")
+_JOINERS = frozenset({"of", "and", "the", "for", "de", "du", "la", "le", "on", "in", "at", "to", "y", "&"})
 # "What is the Lachin corridor?" is not a name; "What is Stephan's Quintet?", "What was the Rhosus?",
 # "What is WASP-96 b?" and "What is the Department of Fair Employment and Housing?" are
-_NAME_JOINERS = r"(?:of|and|the|for|de|du|la|le|on|in|at|to|y|&)"
 _CAPITALISED = r"[A-Z0-9][\w'’.&-]*"
 _WHAT_IS_NAME = re.compile(
     rf"^\s*(?i:what)(?:\s+(?i:is|was)|['’]s)\s+(?:(?i:the)\s+)?"
-    rf"({_CAPITALISED}(?:\s+(?:{_NAME_JOINERS}\s+)*{_CAPITALISED}){{0,6}}(?:\s+[a-z])?)\s*\?*\s*$")
+    rf"({_CAPITALISED}(?:\s+(?:(?:{'|'.join(map(re.escape, sorted(_JOINERS)))})\s+)*{_CAPITALISED}){{0,6}}"
+    rf"(?:\s+[a-z])?)\s*\?*\s*$")
 _STANDS_FOR = re.compile(
     r"^\s*(?i:what)\s+(?i:does|did)\s+(?:(?i:the)\s+)?([A-Z][A-Za-z0-9.&-]{1,9})\s+(?i:stand)\s+(?i:for)\s*\?*\s*$")
 # A figure, a date or a person is not what a named thing is ("What is Binance?" -> "$500 million")
@@ -232,15 +234,10 @@ def _spelled_out(passage: Passage, start: int, end: int, acronym: str) -> tuple[
         a -= len(m.group(0))  # a word ending in "." stops the walk unless it is an initialism ("U.S.")
     b = end - passage.start
     words = [(w.start() + a, w.group()) for w in re.finditer(r"\S+", passage.text[a:b])]
-    for i, (w_start, _) in enumerate(words):  # the widest reading whose initials spell the acronym
-        if words[i][1] in ("The", "the"):
-            continue
-        if _spells(acronym, [w for _, w in words[i:]]):
+    for i, (w_start, word) in enumerate(words):  # the widest reading whose initials spell the acronym
+        if word.lower() != "the" and _spells(acronym, [w for _, w in words[i:]]):
             return passage.start + w_start, end
     return None
-
-
-_JOINERS = frozenset({"of", "and", "the", "for", "de", "du", "la", "le", "on", "in", "at", "to", "y", "&"})
 
 
 def _spells(acronym: str, words: Sequence[str]) -> bool:
