@@ -41,7 +41,7 @@ from retrieval.store import (
     write_stat_cache,
     write_manifest,
 )
-from retrieval.subject import asked_subject
+from retrieval.subject import Subject, asked_subject
 from retrieval.tokenize import TOKENIZER_RULES_VERSION, TokenizerConfig
 from retrieval.types import Answer, AnswerValue, Citation, Hit, Passage
 from retrieval.values import MONEY_MARK, ScoredValue, expand_money_scales
@@ -552,15 +552,15 @@ class Engine:
         return self._reader
 
     def _reader_values(
-        self, question: str, hits: Sequence[Hit], query_vector: np.ndarray
+        self, question: str, hits: Sequence[Hit], query_vector: np.ndarray, subject: Subject | None = None,
     ) -> tuple[list[ScoredValue], Any, set[tuple[str, str]]]:
         """The reader's pooled values, its settings, and the values some passage gives as its own answer (its best
-        span, preferred to "no answer"): what conflict reporting may cite as another source's answer."""
+        span, preferred to "no answer"): what conflict reporting may cite as another source's answer. ``subject``:
+        what a "who/what is <name>?" question asks about (``asked_subject`` over the passages read)."""
         settings = self.answer_model.reader
         assert settings is not None
         read = list(hits[: settings.passages])
-        subject = asked_subject(question, read)  # "Who is Pashinyan?" read as "Who is Nikol Pashinyan?"
-        if subject is not None:
+        if subject is not None:  # "Who is Pashinyan?" read as "Who is Nikol Pashinyan?"
             question = subject.question
         spans = self.reader.read(question, [h.passage.text for h in read], top_n=20)
         # stored sentence vectors only: sentence_cosines' passage-score fallback is not what the weight was fitted on
@@ -625,9 +625,11 @@ class Engine:
         # reader, so either answerer uses it (none without fitted settings).
         gate = self.answer_model.reader
         min_cosine, min_coverage = (gate.min_question_cosine, gate.min_question_coverage) if gate is not None else (0.0, 1.0)
+        subject = None
         if self.reader is not None and hits:
             analysis = analyze_question(question, self.tokenizer)
-            values, calib, asserted = self._reader_values(question, hits, query_vector)
+            subject = asked_subject(question, hits[: self.answer_model.reader.passages])
+            values, calib, asserted = self._reader_values(question, hits, query_vector, subject)
         else:
             analysis, rows = collect_candidates(
                 question, hits, self.sentence_cosines(query_vector, hits), self.idf, self.tokenizer, self.idf_scale
@@ -640,7 +642,9 @@ class Engine:
         ]
         if asserted is not None:
             alternatives = most_confident_first(alternatives)
-        off_topic = best_cosine < min_cosine and (
+        # a question about a named subject the passages name is on topic: "what does CSTO stand for?" shares only
+        # "CSTO" with the corpus, and "stand" weighed as an unseen word stopped it
+        off_topic = subject is None and best_cosine < min_cosine and (
             best_keyword_coverage(analysis.keywords, hits, self.idf, self.tokenizer, self.idf_scale) <= min_coverage
         )
         if not values:  # said as off topic when the gate says so: nothing to read is not the corpus's silence

@@ -160,6 +160,12 @@ def test_who_is_a_surname_is_answered_by_what_the_person_is(seeds_engine: Engine
     assert "Pashinyan" in cited.sentence
 
 
+def test_a_question_about_a_name_the_corpus_uses_is_on_topic(seeds_engine: Engine) -> None:
+    answer = seeds_engine.ask("What does CSTO stand for?")  # before: stopped as off topic ("stand" is unseen)
+    assert answer.abstain_reason != "off_topic"
+    assert answer.alternatives[0].text == "Collective Security Treaty Organization"
+
+
 def test_off_topic_question_abstains(seeds_engine: Engine) -> None:
     answer = seeds_engine.ask("who won the 2022 World Cup?")
     assert answer.text is None and answer.abstain_reason == "off_topic"
