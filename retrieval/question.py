@@ -153,7 +153,8 @@ _SUBJECT_AUXILIARIES = frozenset({"do", "does", "did", "can", "could", "will", "
 _ARTICLES = frozenset({"the", "a", "an"})
 
 
-_SKIP_FOCUS = {"is", "was", "are", "were", "do", "does", "did", "the", "a", "an", "of", "kind", "type", "sort", "has", "had", "have", "will", "would", "can", "could"}
+_SKIP_FOCUS = _COPULAS | _ARTICLES | {"do", "does", "did", "of", "kind", "type", "sort", "has", "had", "have", "will",
+                                      "would", "can", "could"}
 
 
 _PREPOSITIONS = frozenset({"in", "on", "at", "to", "of", "by", "for", "from", "with", "into", "during", "since", "until",

@@ -39,6 +39,8 @@ _WHAT_IS_NAME = re.compile(
     rf"(?:\s+[a-z])?)\s*\?*\s*$")
 _STANDS_FOR = re.compile(
     r"^\s*(?i:what)\s+(?i:does|did)\s+(?:(?i:the)\s+)?([A-Z][A-Za-z0-9.&-]{1,9})\s+(?i:stand)\s+(?i:for)\s*\?*\s*$")
+# A capitalised word of a title or a name ("Prime", "U.S.", "O’Brien")
+_TITLE_WORD = r"[A-Z][\w'’.-]*"
 # A figure, a date or a person is not what a named thing is ("What is Binance?" -> "$500 million")
 _NOT_A_DESCRIPTION = frozenset({"PERSON", "DATE", "TIME", "MONEY", "CARDINAL", "PERCENT", "QUANTITY", "ORDINAL"})
 
@@ -161,12 +163,12 @@ def _names_someone(text: str, start: int, end: int, passage: Passage, named: fro
         if start <= c.start and c.end == end and len(words) > 1:  # "CEO Parag Agrawal", not "Chiang Rai governor"
             return True
         gap = passage.text[end - passage.start : c.start - passage.start] if c.start >= end else None
-        if gap is not None and not named & words and re.fullmatch(r"(?:\s+[A-Z][\w'’.-]*){0,4}\s+", gap):
+        if gap is not None and not named & words and re.fullmatch(rf"(?:\s+{_TITLE_WORD}){{0,4}}\s+", gap):
             return True  # "British Prime Minister" of "British Prime Minister Theresa May" is not Corbyn's title
     return False
 
 
-_NEXT_CAPITALISED = re.compile(r"\s+([A-Z][\w'’.-]*)")
+_NEXT_CAPITALISED = re.compile(rf"\s+({_TITLE_WORD})")
 
 
 def _title_before_name(text: str, end: int, named: frozenset[str]) -> int:
